@@ -1,0 +1,30 @@
+"""seganypet: click-to-segment whole-body PET.
+
+Public API (imported lazily so that ``import seganypet`` stays light)::
+
+    from seganypet import Volume, read_pet, load_model, Session
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access (PEP 562).
+_PUBLIC = {
+    "Volume": "seganypet.volume",
+    "InputError": "seganypet.errors",
+    "read_nifti": "seganypet.io.nifti",
+    "write_nifti": "seganypet.io.nifti",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seganypet' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
