@@ -1,0 +1,152 @@
+"""From a scan to a model patch, and back: patch geometry, resampling and intensity.
+
+A model patch is a cube of ``size`` voxels of ``spacing`` mm whose axes are the RAS world
+axes (axis 0 = left->right, 1 = posterior->anterior, 2 = inferior->superior), exactly what
+SAM-Med3D / SegAnyPET saw after ``Resample`` + ``ToCanonical`` (spec §1b). It is described by
+a :class:`PatchGrid` (its own index->RAS affine), so any patch array can be mapped to and from
+any scan, whatever the scan's orientation (RAS, LPS, flipped or oblique).
+
+Why not torchio/MONAI transforms here: they resample the whole scan first and then crop,
+costing a full-volume resample per click and an extra interpolation step; sampling the
+patch directly at its world positions (one ``scipy.ndimage.map_coordinates`` call) is one
+interpolation, works for oblique affines, and keeps memory bounded by the patch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from seganypet.errors import InputError
+from seganypet.volume import Volume
+
+__all__ = [
+    "PatchGrid",
+    "patch_grid_around",
+    "sample_volume",
+    "normalize_intensity",
+    "INTENSITY_METHODS",
+]
+
+INTENSITY_METHODS = ("zscore_nonzero", "log1p_suv")
+
+
+@dataclass(frozen=True, eq=False)
+class PatchGrid:
+    """A cubic, world-axis-aligned grid: ``size`` voxels per edge, ``affine`` index -> RAS mm."""
+
+    affine: np.ndarray
+    size: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.size, self.size, self.size)
+
+    @property
+    def spacing(self) -> float:
+        return float(np.linalg.norm(self.affine[:3, 0]))
+
+    @property
+    def center_world(self) -> np.ndarray:
+        """RAS mm of the geometric centre of the cube."""
+        return self.index_to_world(np.full(3, (self.size - 1) / 2.0))
+
+    def index_to_world(self, index: np.ndarray) -> np.ndarray:
+        """Patch index ``(..., 3)`` -> RAS mm ``(..., 3)``."""
+        return np.asarray(index, np.float64) @ self.affine[:3, :3].T + self.affine[:3, 3]
+
+    def world_to_index(self, world_mm: np.ndarray) -> np.ndarray:
+        """RAS mm ``(..., 3)`` -> fractional patch index ``(..., 3)``."""
+        inv = np.linalg.inv(self.affine[:3, :3])
+        return (np.asarray(world_mm, np.float64) - self.affine[:3, 3]) @ inv.T
+
+    def contains_world(self, world_mm: np.ndarray) -> np.ndarray:
+        """Whether RAS points ``(..., 3)`` fall inside the cube (voxel edges included)."""
+        idx = self.world_to_index(world_mm)
+        return np.all((idx >= -0.5) & (idx <= self.size - 0.5), axis=-1)
+
+    def coarsened(self, size: int) -> "PatchGrid":
+        """The grid with ``size`` voxels per edge covering the same cube (e.g. the low-res logits).
+
+        Voxel centres follow ``F.interpolate(align_corners=False)``: coarse voxel ``l`` is
+        centred at fine index ``(l + 0.5) * S / size - 0.5``.
+        """
+        factor = self.size / size
+        scale = np.diag([factor, factor, factor, 1.0])
+        scale[:3, 3] = (factor - 1.0) / 2.0
+        return PatchGrid(self.affine @ scale, size)
+
+    def shifted(self, steps: np.ndarray | tuple[int, int, int]) -> "PatchGrid":
+        """The same cube moved by ``steps`` voxels along its own axes."""
+        affine = self.affine.copy()
+        affine[:3, 3] = self.index_to_world(np.asarray(steps, np.float64))
+        return PatchGrid(affine, self.size)
+
+
+def patch_grid_around(volume: Volume, index: np.ndarray | tuple[float, float, float],
+                      size: int, spacing_mm: float) -> PatchGrid:
+    """The patch of ``size``³ voxels of ``spacing_mm`` whose voxel ``size // 2`` is the click.
+
+    Args:
+        volume: the scan the click was made on.
+        index: the click, voxel ``(i, j, k)`` of ``volume.array`` (may be fractional).
+    """
+    centre = volume.index_to_world(np.asarray(index, np.float64))
+    affine = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
+    affine[:3, 3] = centre - spacing_mm * (size // 2)
+    return PatchGrid(affine, size)
+
+
+def grid_points_in_volume(grid: PatchGrid, volume: Volume) -> np.ndarray:
+    """Fractional ``volume`` indices of every grid voxel centre, ``(3, S, S, S)``."""
+    axis = np.arange(grid.size, dtype=np.float64)
+    # index -> world -> volume index is one affine: compose once, then apply per axis.
+    patch_to_volume = np.linalg.inv(volume.affine) @ grid.affine
+    lin, off = patch_to_volume[:3, :3], patch_to_volume[:3, 3]
+    coords = (
+        lin[:, 0, None, None, None] * axis[None, :, None, None]
+        + lin[:, 1, None, None, None] * axis[None, None, :, None]
+        + lin[:, 2, None, None, None] * axis[None, None, None, :]
+        + off[:, None, None, None]
+    )
+    return coords
+
+
+def sample_volume(volume: Volume, grid: PatchGrid, *, nearest: bool = False) -> np.ndarray:
+    """Values of ``volume`` at the grid's voxel centres, ``(S, S, S)`` float32.
+
+    Trilinear for images (``nearest=False``), nearest-neighbour for label maps. Outside the
+    scan the value is 0, as upstream's zero padding.
+    """
+    coords = grid_points_in_volume(grid, volume)
+    source = volume.array
+    if not nearest and source.dtype != np.float32:
+        source = source.astype(np.float32)
+    return ndimage.map_coordinates(
+        source, coords, order=0 if nearest else 1, mode="constant", cval=0.0, prefilter=False
+    ).astype(np.float32 if not nearest else source.dtype, copy=False)
+
+
+def normalize_intensity(patch: np.ndarray, method: str) -> np.ndarray:
+    """Model input intensities for a patch ``(S, S, S)`` -> float32 ``(S, S, S)``.
+
+    * ``zscore_nonzero`` — SAM-Med3D/SegAnyPET: ``(x - mean) / std`` with mean and unbiased
+      std over voxels > 0 of this patch, applied to every voxel (spec §1.6). A patch with
+      fewer than two positive voxels or zero std is only mean-shifted (upstream would divide
+      by zero).
+    * ``log1p_suv`` — our presets: ``log1p(max(SUV, 0))``. No per-patch statistics, so the
+      absolute SUV level (which is what separates a lesion from its organ in PET) reaches the
+      model, and training and inference see identical transforms.
+    """
+    x = np.asarray(patch, np.float32)
+    if method == "zscore_nonzero":
+        fg = x[x > 0]
+        if fg.size < 2:
+            return x - (float(fg.mean()) if fg.size else 0.0)
+        mean, std = float(fg.mean()), float(fg.std(ddof=1))
+        return (x - mean) / (std if std > 0 else 1.0)
+    if method == "log1p_suv":
+        return np.log1p(np.maximum(x, 0.0)).astype(np.float32)
+    raise InputError(f"unknown intensity normalisation {method!r}; expected one of {INTENSITY_METHODS}")

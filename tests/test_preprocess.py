@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seganypet.errors import InputError
+from seganypet.preprocess import normalize_intensity, patch_grid_around, sample_volume
+from seganypet.volume import Volume
+
+
+def ramp_volume(affine: np.ndarray, shape=(20, 22, 24)) -> Volume:
+    """A volume whose value is a known linear function of world position (x + 2y + 3z)."""
+    vol = Volume(np.zeros(shape, np.float32), affine)
+    idx = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), -1)
+    world = vol.index_to_world(idx.reshape(-1, 3)).reshape(*shape, 3)
+    return vol.with_array((world @ np.array([1.0, 2.0, 3.0]) + 500).astype(np.float32))
+
+
+@pytest.mark.parametrize("flip", [(1, 1, 1), (-1, -1, 1), (-1, 1, -1)])
+def test_patch_is_centred_on_click_and_world_aligned(flip) -> None:
+    affine = np.diag([2.0 * flip[0], 3.0 * flip[1], 2.5 * flip[2], 1.0])
+    affine[:3, 3] = [10.0, -20.0, 30.0]
+    vol = ramp_volume(affine)
+    click = (9, 11, 12)
+    grid = patch_grid_around(vol, click, size=8, spacing_mm=1.5)
+    # Patch voxel size//2 sits exactly on the click, and axes are RAS with the given spacing.
+    assert np.allclose(grid.index_to_world(np.array([4, 4, 4])), vol.index_to_world(click))
+    assert np.allclose(grid.affine[:3, :3], np.eye(3) * 1.5)
+    patch = sample_volume(vol, grid)
+    world = grid.index_to_world(np.stack(np.meshgrid(*[np.arange(8)] * 3, indexing="ij"), -1))
+    # Trilinear interpolation of a linear function is exact inside the volume.
+    assert np.allclose(patch, world @ np.array([1.0, 2.0, 3.0]) + 500, atol=1e-3)
+
+
+def test_outside_is_zero_and_labels_nearest() -> None:
+    vol = Volume(np.ones((4, 4, 4), np.uint8), np.eye(4))
+    grid = patch_grid_around(vol, (0, 0, 0), size=8, spacing_mm=1.0)
+    patch = sample_volume(vol, grid, nearest=True)
+    assert patch.dtype == np.uint8
+    assert patch[4:, 4:, 4:].all() and patch[:4].sum() == 0
+
+
+def test_coarsened_grid_matches_interpolate_centres() -> None:
+    vol = Volume(np.zeros((4, 4, 4)), np.eye(4))
+    grid = patch_grid_around(vol, (0, 0, 0), size=128, spacing_mm=1.5)
+    low = grid.coarsened(32)
+    # Coarse voxel 0 centre = fine index 1.5 (align_corners=False, factor 4).
+    assert np.allclose(low.index_to_world(np.zeros(3)), grid.index_to_world(np.full(3, 1.5)))
+    assert low.spacing == pytest.approx(6.0)
+
+
+def test_normalisation() -> None:
+    patch = np.array([0.0, 0.0, 1.0, 2.0, 3.0], np.float32).reshape(1, 1, 5)
+    z = normalize_intensity(patch, "zscore_nonzero")
+    # mean 2, unbiased std 1 over the positive voxels, applied to every voxel.
+    assert np.allclose(z.ravel(), [-2.0, -2.0, -1.0, 0.0, 1.0])
+    assert np.allclose(normalize_intensity(patch, "log1p_suv").ravel(), np.log1p(patch.ravel()))
+    assert np.isfinite(normalize_intensity(np.zeros((2, 2, 2)), "zscore_nonzero")).all()
+    with pytest.raises(InputError):
+        normalize_intensity(patch, "minmax")
