@@ -23,8 +23,9 @@ def test_patch_is_centred_on_click_and_world_aligned(flip) -> None:
     vol = ramp_volume(affine)
     click = (9, 11, 12)
     grid = patch_grid_around(vol, click, size=8, spacing_mm=1.5)
-    # Patch voxel size//2 sits exactly on the click, and axes are RAS with the given spacing.
-    assert np.allclose(grid.index_to_world(np.array([4, 4, 4])), vol.index_to_world(click))
+    # The patch's geometric centre sits exactly on the click; axes are RAS at the given spacing.
+    assert np.allclose(grid.index_to_world(np.array([3.5, 3.5, 3.5])), vol.index_to_world(click))
+    assert np.allclose(grid.center_world, vol.index_to_world(click))
     assert np.allclose(grid.affine[:3, :3], np.eye(3) * 1.5)
     patch = sample_volume(vol, grid)
     world = grid.index_to_world(np.stack(np.meshgrid(*[np.arange(8)] * 3, indexing="ij"), -1))
@@ -34,10 +35,10 @@ def test_patch_is_centred_on_click_and_world_aligned(flip) -> None:
 
 def test_outside_is_zero_and_labels_nearest() -> None:
     vol = Volume(np.ones((4, 4, 4), np.uint8), np.eye(4))
-    grid = patch_grid_around(vol, (0, 0, 0), size=8, spacing_mm=1.0)
+    grid = patch_grid_around(vol, (0.5, 0.5, 0.5), size=8, spacing_mm=1.0)
     patch = sample_volume(vol, grid, nearest=True)
     assert patch.dtype == np.uint8
-    assert patch[4:, 4:, 4:].all() and patch[:4].sum() == 0
+    assert patch[3:7, 3:7, 3:7].all() and patch.sum() == 64
 
 
 def test_coarsened_grid_matches_interpolate_centres() -> None:

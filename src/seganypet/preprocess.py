@@ -87,7 +87,12 @@ class PatchGrid:
 
 def patch_grid_around(volume: Volume, index: np.ndarray | tuple[float, float, float],
                       size: int, spacing_mm: float) -> PatchGrid:
-    """The patch of ``size``³ voxels of ``spacing_mm`` whose voxel ``size // 2`` is the click.
+    """The patch of ``size``³ voxels of ``spacing_mm`` whose geometric centre is the click.
+
+    The click sits at patch index ``(size - 1) / 2`` on every axis (between the two middle
+    voxels for even sizes), so the patch and its low-res logit grid are symmetric about it:
+    a symmetric object around the click gives a symmetric input (upstream placed the click
+    half a voxel off-centre, at index ``size // 2``).
 
     Args:
         volume: the scan the click was made on.
@@ -95,7 +100,7 @@ def patch_grid_around(volume: Volume, index: np.ndarray | tuple[float, float, fl
     """
     centre = volume.index_to_world(np.asarray(index, np.float64))
     affine = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
-    affine[:3, 3] = centre - spacing_mm * (size // 2)
+    affine[:3, 3] = centre - spacing_mm * (size - 1) / 2.0
     return PatchGrid(affine, size)
 
 

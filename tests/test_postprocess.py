@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seganypet.postprocess import (LogitTile, keep_components_with_seeds, merge_logits,
+                                   paste_mask, volume_box)
+from seganypet.preprocess import patch_grid_around
+from seganypet.volume import Volume
+
+
+def sphere_tile(volume: Volume, click, radius_mm: float, size=64, low=32, spacing=1.5) -> LogitTile:
+    """Low-res logits = radius - distance to the click's world position (a sphere)."""
+    grid = patch_grid_around(volume, click, size, spacing).coarsened(low)
+    idx = np.stack(np.meshgrid(*[np.arange(low)] * 3, indexing="ij"), -1)
+    dist = np.linalg.norm(grid.index_to_world(idx) - volume.index_to_world(click), axis=-1)
+    return LogitTile(grid, (radius_mm - dist).astype(np.float32))
+
+
+AFFINES = {
+    "ras_aniso": np.diag([2.0, 2.0, 3.0, 1.0]),
+    "lps_flip": np.diag([-2.0, -2.0, 3.0, 1.0]),
+    "permuted": np.array([[0, 0, 2.5, 0], [3.0, 0, 0, 0], [0, -2.0, 0, 0], [0, 0, 0, 1.0]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AFFINES))
+def test_paste_back_sphere_is_exact_and_symmetric(name: str) -> None:
+    affine = AFFINES[name].copy()
+    affine[:3, 3] = [-40.0, 17.0, 3.0]
+    vol = Volume(np.zeros((41, 37, 33), np.float32), affine)
+    click = (20, 18, 16)
+    radius = 12.0
+    mask, lo, hi = paste_mask([sphere_tile(vol, click, radius)], vol)
+    full = np.zeros(vol.shape, np.uint8)
+    full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = mask
+    assert full[click] == 1
+    # Symmetric about the clicked voxel along every axis (no half-voxel shift).
+    c = np.array(click)
+    sub = full[c[0] - 8:c[0] + 9, c[1] - 8:c[1] + 9, c[2] - 8:c[2] + 9]
+    for axis in range(3):
+        assert np.array_equal(sub, np.flip(sub, axis))
+    # Equal to the analytic sphere except where the interpolated surface is within a voxel.
+    idx = np.stack(np.meshgrid(*[np.arange(s) for s in vol.shape], indexing="ij"), -1)
+    dist = np.linalg.norm(vol.index_to_world(idx) - vol.index_to_world(click), axis=-1)
+    assert np.all(full[dist < radius - 1.5] == 1)
+    assert np.all(full[dist > radius + 1.5] == 0)
+
+
+def test_merge_weights_overlapping_tiles_and_fill() -> None:
+    vol = Volume(np.zeros((60, 20, 20), np.float32), np.eye(4))
+    a = patch_grid_around(vol, (20, 10, 10), 16, 1.0).coarsened(16)
+    b = patch_grid_around(vol, (28, 10, 10), 16, 1.0).coarsened(16)
+    tiles = [LogitTile(a, np.full((16,) * 3, 2.0, np.float32)),
+             LogitTile(b, np.full((16,) * 3, -4.0, np.float32))]
+    merged = merge_logits(tiles, volume_box(vol))
+    assert merged[14, 10, 10] == pytest.approx(2.0)    # only tile a
+    assert merged[34, 10, 10] == pytest.approx(-4.0)   # only tile b
+    assert -4.0 < merged[24, 10, 10] < 2.0             # overlap: weighted mean
+    assert merged[24, 10, 10] == pytest.approx(-1.0, abs=1e-4)  # equidistant -> equal weights
+    assert merged[55, 10, 10] == -20.0                 # uncovered
+
+
+def test_keep_components_with_seeds() -> None:
+    mask = np.zeros((10, 10, 10), bool)
+    mask[1:3, 1:3, 1:3] = True
+    mask[6:9, 6:9, 6:9] = True
+    kept = keep_components_with_seeds(mask, [(7, 7, 7)])
+    assert kept[7, 7, 7] and not kept[1, 1, 1]
+    assert np.array_equal(keep_components_with_seeds(mask, [(0, 9, 0)]), mask)
