@@ -1,0 +1,96 @@
+"""Mask decoder: two-way transformer, transposed-conv upscaling, hypernetworks, IoU head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seganypet.model.blocks import MLP, LayerNorm3d
+from seganypet.model.config import ModelConfig
+from seganypet.model.transformer import TwoWayTransformer
+
+__all__ = ["MaskDecoder"]
+
+
+def _output_upscaling(config: ModelConfig) -> nn.Sequential:
+    """``(B, dim, g, g, g)`` -> ``(B, c_up, L, L, L)``: per stage ConvTranspose3d(k2, s2) then
+    LN3d + GELU, except the last stage which has GELU only (upstream layout: indices 0, 1, 3)."""
+    layers: list[nn.Module] = []
+    in_ch = config.prompt_dim
+    channels = config.upscaled_channels
+    for i, out_ch in enumerate(channels):
+        layers.append(nn.ConvTranspose3d(in_ch, out_ch, kernel_size=2, stride=2))
+        if i < len(channels) - 1:
+            layers.append(LayerNorm3d(out_ch))
+        layers.append(nn.GELU())
+        in_ch = out_ch
+    return nn.Sequential(*layers)
+
+
+class MaskDecoder(nn.Module):
+    """Predicts ``1 + num_multimask_outputs`` masks and their IoU from prompt tokens."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        dim, up_ch = config.prompt_dim, config.upscaled_channels[-1]
+        self.num_mask_tokens = config.num_mask_tokens
+        self.transformer = TwoWayTransformer(
+            dim, config.decoder_depth, config.decoder_heads, config.decoder_mlp_dim,
+            config.decoder_attention_downsample,
+        )
+        self.iou_token = nn.Embedding(1, dim)
+        self.mask_tokens = nn.Embedding(self.num_mask_tokens, dim)
+        self.output_upscaling = _output_upscaling(config)
+        self.output_hypernetworks_mlps = nn.ModuleList(
+            MLP(dim, dim, up_ch, 3) for _ in range(self.num_mask_tokens)
+        )
+        self.iou_prediction_head = MLP(
+            dim, config.iou_head_hidden_dim, self.num_mask_tokens, config.iou_head_depth
+        )
+
+    def forward(
+        self,
+        image_tokens: torch.Tensor,
+        image_pe: torch.Tensor,
+        sparse: torch.Tensor,
+        dense: torch.Tensor,
+        skip: torch.Tensor | None = None,
+        multimask: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode masks for B prompt sets.
+
+        ``image_tokens (B or 1, dim, g, g, g)``, ``image_pe (1, dim, g, g, g)``,
+        ``sparse (B, T, dim)``, ``dense (B, dim, g, g, g)``, ``skip (B or 1, c_up, L, L, L)``
+        -> logits ``(B, M, L, L, L)`` and IoU ``(B, M)``: M = 1 (token 0) or the
+        ``num_multimask_outputs`` candidates.
+        """
+        b = sparse.shape[0]
+        output_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
+        tokens = torch.cat([output_tokens.unsqueeze(0).expand(b, -1, -1), sparse], dim=1)
+        # One image embedding can serve several prompt sets (upstream repeat_interleave).
+        src = _match_batch(image_tokens, b) + dense
+        pos = image_pe.expand(b, -1, -1, -1, -1)
+        tokens, src_tokens = self.transformer(src, pos, tokens)
+        iou_out, mask_out = tokens[:, 0], tokens[:, 1 : 1 + self.num_mask_tokens]
+        g = src.shape[-1]
+        upscaled = self.output_upscaling(src_tokens.transpose(1, 2).reshape(b, -1, g, g, g))
+        if skip is not None:
+            upscaled = upscaled + _match_batch(skip, b)  # HQ-SAM-style high-res detail
+        hyper = torch.stack(
+            [mlp(mask_out[:, i]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1
+        )  # (B, M_all, c_up)
+        size = upscaled.shape[-1]
+        masks = (hyper @ upscaled.flatten(2)).reshape(b, -1, size, size, size)
+        iou = self.iou_prediction_head(iou_out)  # (B, M_all)
+        chosen = slice(1, None) if multimask else slice(0, 1)
+        return masks[:, chosen], iou[:, chosen]
+
+
+def _match_batch(x: torch.Tensor, batch: int) -> torch.Tensor:
+    """Repeat a batch-1 tensor to ``batch`` rows; other batch sizes must already match."""
+    if x.shape[0] == batch:
+        return x
+    if x.shape[0] == 1:
+        return x.expand(batch, *x.shape[1:])
+    raise ValueError(f"batch mismatch: embedding has {x.shape[0]} rows, prompts have {batch}")
+
