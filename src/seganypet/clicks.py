@@ -1,0 +1,228 @@
+"""Simulated user: where would an annotator click next? Shared by training and evaluation.
+
+Every function is pure: masks in, a click out, randomness only from the generator passed in.
+Clicks are voxel indices ``(i, j, k)`` on the arrays given (the ``Volume.array`` axes).
+
+Rules (SegAnyPET Fig. 6b, with the autoPET-IV "centre of the error" option):
+
+* first click: inside the target, at a uniform random voxel (``"random"``) or at the voxel
+  farthest from the target's boundary in millimetres (``"center"``, maximum of the anisotropic
+  Euclidean distance transform);
+* next click: FN = target & ~pred, FP = pred & ~target. The error type whose **largest
+  connected component has more voxels** (18-connectivity, as the autoPET metrics) wins; ties go
+  to FN. The click is placed in that component (random voxel or distance-transform centre);
+  it is positive iff it lies in FN. Comparing largest components rather than total error
+  volumes keeps the simulated user from chasing a cloud of one-voxel speckles while a whole
+  lobe is missing. (On one grid, voxel count and volume give the same order.)
+* no error at all: a deterministic positive click at the target's distance-transform centre.
+
+``sample_error_clicks`` is the batched torch variant used in training: one uniform click per
+batch element over FN ∪ FP of ``(logits > 0, target)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import cc3d
+import numpy as np
+import torch
+from scipy import ndimage
+
+from seganypet.errors import InputError
+
+__all__ = [
+    "Click",
+    "ClickStrategy",
+    "STRATEGIES",
+    "first_click",
+    "next_click",
+    "error_regions",
+    "largest_component",
+    "distance_center",
+    "sample_error_clicks",
+]
+
+ClickStrategy = Literal["random", "center"]
+STRATEGIES: tuple[str, ...] = ("random", "center")
+# 18-connectivity: the autoPET convention for lesion components, used for error components too.
+_CONNECTIVITY = 18
+
+
+class Click(NamedTuple):
+    """A simulated click: voxel index ``(i, j, k)`` and whether it is positive (foreground)."""
+
+    index: tuple[int, int, int]
+    positive: bool
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise InputError(f"unknown click strategy {strategy!r}; use one of {STRATEGIES}")
+
+
+def _as_bool(mask: np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(mask)
+    if array.ndim != 3:
+        raise InputError(f"{what} must be a 3D (I, J, K) array, got shape {array.shape}")
+    return array.astype(bool, copy=False)
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 18-connected component of a boolean ``(I, J, K)`` mask (ties: lowest label).
+
+    Returns an all-False array when ``mask`` is empty.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return np.zeros_like(mask)
+    labels = cc3d.connected_components(mask, connectivity=_CONNECTIVITY)
+    counts = np.bincount(labels.ravel())
+    counts[0] = 0  # background
+    return labels == int(np.argmax(counts))
+
+
+def distance_center(
+    mask: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+) -> tuple[int, int, int]:
+    """The voxel of ``mask`` farthest (in mm) from its boundary; the first one in C order on ties.
+
+    The array border counts as boundary (the mask is padded with background), so a region cut by
+    the field of view gets its centre inside the visible part. Only the bounding box is
+    transformed, which keeps whole-body volumes cheap.
+
+    Raises:
+        InputError: if ``mask`` is empty.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    boxes = ndimage.find_objects(mask.astype(np.uint8))
+    if not boxes or boxes[0] is None:
+        raise InputError("cannot place a click in an empty mask")
+    box = boxes[0]
+    crop = np.pad(mask[box], 1)
+    distance = ndimage.distance_transform_edt(crop, sampling=spacing)
+    local = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    return tuple(int(l - 1 + s.start) for l, s in zip(local, box))  # type: ignore[return-value]
+
+
+def _random_voxel(mask: np.ndarray, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A uniform random voxel of a non-empty boolean mask."""
+    flat = np.flatnonzero(mask)
+    chosen = flat[int(rng.integers(flat.size))]
+    return tuple(int(v) for v in np.unravel_index(chosen, mask.shape))  # type: ignore[return-value]
+
+
+def _place(
+    region: np.ndarray,
+    rng: np.random.Generator,
+    strategy: str,
+    spacing: tuple[float, float, float],
+) -> tuple[int, int, int]:
+    if strategy == "center":
+        return distance_center(region, spacing)
+    return _random_voxel(region, rng)
+
+
+def first_click(
+    target: np.ndarray,
+    rng: np.random.Generator,
+    strategy: ClickStrategy = "random",
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> Click:
+    """The first, positive click inside ``target`` (boolean ``(I, J, K)``).
+
+    Args:
+        target: ground-truth mask.
+        rng: the only source of randomness (unused by ``"center"``).
+        strategy: ``"random"`` (uniform voxel of the target) or ``"center"`` (distance-transform
+            maximum, honouring ``spacing`` in mm).
+        spacing: voxel size in mm along i, j, k.
+
+    Raises:
+        InputError: if the target is empty or the strategy unknown.
+    """
+    _check_strategy(strategy)
+    target = _as_bool(target, "target")
+    if not target.any():
+        raise InputError("the target mask is empty: there is nothing to click on")
+    return Click(_place(target, rng, strategy, spacing), True)
+
+
+def error_regions(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(false_negative, false_positive)`` boolean masks of a prediction against the target."""
+    pred = _as_bool(pred, "prediction")
+    target = _as_bool(target, "target")
+    if pred.shape != target.shape:
+        raise InputError(f"prediction shape {pred.shape} differs from target shape {target.shape}")
+    return target & ~pred, pred & ~target
+
+
+def next_click(
+    pred: np.ndarray,
+    target: np.ndarray,
+    rng: np.random.Generator,
+    strategy: ClickStrategy = "random",
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> Click:
+    """The correcting click for the current prediction (both boolean ``(I, J, K)``).
+
+    The click lies in the largest connected component of FN or FP, whichever component is
+    larger (ties: FN); it is positive iff it lies in FN. Without any error it is a positive
+    click at the target's distance-transform centre (deterministic).
+
+    Raises:
+        InputError: if target and prediction are both empty (no sensible click exists).
+    """
+    _check_strategy(strategy)
+    target = _as_bool(target, "target")
+    false_negative, false_positive = error_regions(pred, target)
+    fn_component = largest_component(false_negative)
+    fp_component = largest_component(false_positive)
+    fn_size, fp_size = int(fn_component.sum()), int(fp_component.sum())
+    if fn_size == 0 and fp_size == 0:
+        if not target.any():
+            raise InputError("target and prediction are both empty: there is nothing to click on")
+        return Click(distance_center(target, spacing), True)
+    positive = fn_size >= fp_size
+    region = fn_component if positive else fp_component
+    return Click(_place(region, rng, strategy, spacing), positive)
+
+
+def sample_error_clicks(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One uniform click per batch element over FN ∪ FP, for training (any device).
+
+    The prediction is ``logits > 0`` (i.e. probability > 0.5, the same rule as inference;
+    upstream thresholded logits at 0.5 here). A click is positive iff it lies in FN. Elements
+    without error fall back to a uniform positive voxel of the target, and elements whose
+    target and prediction are both empty to a uniform negative voxel anywhere (which is
+    correct: everything is background).
+
+    Args:
+        logits: ``(B, 1, I, J, K)`` or ``(B, I, J, K)`` prediction logits.
+        target: same shape, binary ground truth (any dtype; non-zero = foreground).
+        generator: torch generator on ``logits.device`` (the only source of randomness).
+
+    Returns:
+        ``coords`` ``(B, 1, 3)`` long voxel indices ``(i, j, k)`` and ``labels`` ``(B, 1)`` long
+        (1 positive, 0 negative), ready to append to a point prompt.
+    """
+    if logits.shape != target.shape:
+        raise InputError(f"logits shape {tuple(logits.shape)} differs from target {tuple(target.shape)}")
+    spatial = logits.shape[-3:]
+    pred = (logits.detach() > 0).reshape(logits.shape[0], -1)  # (B, N)
+    truth = (target.detach() != 0).reshape(target.shape[0], -1)  # (B, N)
+    error = pred ^ truth
+    has_error = error.any(dim=1, keepdim=True)
+    has_target = truth.any(dim=1, keepdim=True)
+    candidates = torch.where(has_error, error, torch.where(has_target, truth, torch.ones_like(truth)))
+    # Uniform choice without a per-element nonzero(): the argmax of i.i.d. uniform scores over
+    # the candidate voxels (ties have probability zero).
+    scores = torch.rand(candidates.shape, generator=generator, device=candidates.device)
+    flat_index = torch.where(candidates, scores, -1.0).argmax(dim=1)  # (B,)
+    labels = truth.gather(1, flat_index[:, None]).long()  # in FN (or fallback target) <=> in truth
+    coords = torch.stack(torch.unravel_index(flat_index, tuple(spatial)), dim=-1)  # (B, 3)
+    return coords[:, None, :].long(), labels
