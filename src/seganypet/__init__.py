@@ -18,6 +18,8 @@ _PUBLIC = {
     "InputError": "seganypet.errors",
     "read_nifti": "seganypet.io.nifti",
     "write_nifti": "seganypet.io.nifti",
+    "load_model": "seganypet.model",
+    "build_model": "seganypet.model",
 }
 
 __all__ = sorted(_PUBLIC)
