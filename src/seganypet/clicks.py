@@ -32,14 +32,14 @@ from scipy import ndimage
 from seganypet.errors import InputError
 
 __all__ = [
+    "STRATEGIES",
     "Click",
     "ClickStrategy",
-    "STRATEGIES",
-    "first_click",
-    "next_click",
-    "error_regions",
-    "largest_component",
     "distance_center",
+    "error_regions",
+    "first_click",
+    "largest_component",
+    "next_click",
     "sample_error_clicks",
 ]
 

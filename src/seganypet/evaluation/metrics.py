@@ -27,14 +27,14 @@ from seganypet.errors import InputError
 from seganypet.volume import Volume
 
 __all__ = [
-    "dice",
-    "normalized_surface_dice",
-    "hausdorff95",
-    "false_positive_volume_ml",
-    "false_negative_volume_ml",
-    "voxel_tolerance_mm",
     "SegmentationScores",
+    "dice",
+    "false_negative_volume_ml",
+    "false_positive_volume_ml",
+    "hausdorff95",
+    "normalized_surface_dice",
     "score_masks",
+    "voxel_tolerance_mm",
 ]
 
 Spacing = tuple[float, float, float]
