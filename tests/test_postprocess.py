@@ -68,3 +68,18 @@ def test_keep_components_with_seeds() -> None:
     kept = keep_components_with_seeds(mask, [(7, 7, 7)])
     assert kept[7, 7, 7] and not kept[1, 1, 1]
     assert np.array_equal(keep_components_with_seeds(mask, [(0, 9, 0)]), mask)
+
+
+def test_importance_map_matches_monai() -> None:
+    from monai.inferers.utils import compute_importance_map
+
+    from seganypet.postprocess import _importance_map
+
+    ref = compute_importance_map((12, 12, 12), mode="gaussian", sigma_scale=0.125).numpy()
+    ref = ref / ref.max()
+    ours = _importance_map(12)
+    # Same Gaussian; only the floor that keeps corner weights positive differs (MONAI: the
+    # smallest non-zero value, here 1e-3).
+    keep = ref > 2e-3
+    assert np.allclose(ours[keep], ref[keep], atol=1e-6)
+    assert ours.min() > 0

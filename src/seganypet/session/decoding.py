@@ -1,0 +1,137 @@
+"""Model calls of the session: encode a patch of the scan, decode one patch from its prompts.
+
+This is the only session module that touches torch; numpy <-> torch conversion and the
+batch/channel dimensions are added here and nowhere else in the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from seganypet.postprocess import GridBox, LogitTile, merge_logits
+from seganypet.preprocess import PatchGrid, normalize_intensity, sample_volume
+from seganypet.session.state import ObjectState, TileState
+from seganypet.volume import Volume
+
+__all__ = ["TileDecoder", "PROMPT_MASK_LOGIT"]
+
+# Logit magnitude given to a user-supplied prompt mask (inside +8, outside -8): a confident
+# previous prediction, the kind of mask prompt the decoder sees during click refinement.
+PROMPT_MASK_LOGIT = 8.0
+
+
+def _embedding_to(embedding: Any, dtype: torch.dtype) -> Any:
+    """Cast a tensor, or every tensor field of an embedding dataclass, to ``dtype``."""
+    if isinstance(embedding, torch.Tensor):
+        return embedding.to(dtype)
+    if dataclasses.is_dataclass(embedding):
+        changes = {f.name: _embedding_to(getattr(embedding, f.name), dtype)
+                   for f in dataclasses.fields(embedding)}
+        return dataclasses.replace(embedding, **changes)
+    if isinstance(embedding, (tuple, list)):
+        return type(embedding)(_embedding_to(e, dtype) for e in embedding)
+    return embedding
+
+
+class TileDecoder:
+    """Runs the model on patches for a session.
+
+    Args:
+        model: SegAnyPET model; put in eval mode here.
+        precision: ``"fp32"`` or ``"bf16"`` (autocast for the image encoder on CPU; the
+            decoder stays fp32, it is cheap and its logits are thresholded at 0).
+    """
+
+    def __init__(self, model: torch.nn.Module, device: torch.device, precision: str) -> None:
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32', 'bf16' or 'auto', got {precision!r}")
+        self.model = model.to(device).eval()
+        self.device = device
+        self.precision = precision
+        self.config = model.config
+
+    @property
+    def low_res_size(self) -> int:
+        return int(self.config.low_res_size)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @torch.inference_mode()
+    def encode_tile(self, volume: Volume, grid: PatchGrid) -> Any:
+        """Image embedding of the patch ``grid`` of ``volume``."""
+        patch = normalize_intensity(sample_volume(volume, grid), self.config.intensity)
+        image = torch.from_numpy(patch)[None, None].to(self.device)  # (1, 1, S, S, S)
+        with self._autocast():
+            embedding = self.model.encode(image)
+        return _embedding_to(embedding, torch.float32)
+
+    def as_logit_tile(self, tile: TileState) -> LogitTile:
+        return LogitTile(tile.grid.coarsened(tile.logits.shape[0]), tile.logits)  # type: ignore[union-attr]
+
+    def _mask_prompt(self, volume: Volume, obj: ObjectState, tile: TileState,
+                     others: list[TileState]) -> tuple[np.ndarray, np.ndarray]:
+        """The tile's mask prompt ``(L, L, L)`` logits and where it carries information."""
+        size = self.low_res_size
+        low = tile.grid.coarsened(size)
+        if tile.logits is not None:
+            return tile.logits, np.ones(tile.logits.shape, bool)
+        if obj.prompt_mask is not None:
+            fraction = sample_volume(volume.with_array(obj.prompt_mask.astype(np.float32)), low)
+            return (2.0 * fraction - 1.0) * PROMPT_MASK_LOGIT, np.ones(fraction.shape, bool)
+        if others:
+            merged = merge_logits([self.as_logit_tile(t) for t in others],
+                                  GridBox(low.affine, (size, size, size)), fill=np.nan)
+            covered = np.isfinite(merged)
+            return np.where(covered, merged, 0.0).astype(np.float32), covered
+        zeros = np.zeros((size, size, size), np.float32)
+        return zeros, np.zeros(zeros.shape, bool)
+
+    def _pseudo_click(self, prompt: np.ndarray, informative: np.ndarray, grid: PatchGrid
+                      ) -> np.ndarray | None:
+        """A positive click (patch index) deep inside the prompted region, or None."""
+        region = (prompt > 0) & informative
+        if not region.any():
+            return None
+        depth = ndimage.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1, 1:-1]
+        low_index = np.array(np.unravel_index(int(np.argmax(depth)), region.shape), np.float64)
+        factor = grid.size / prompt.shape[0]
+        return (low_index + 0.5) * factor - 0.5
+
+    @torch.inference_mode()
+    def decode_tile(self, volume: Volume, obj: ObjectState, tile: TileState, embedding: Any, *,
+                    multimask: bool, others: list[TileState]
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Decode one patch. Returns ``(logits (M, L, L, L), iou (M,))`` or None if unprompted.
+
+        Points are every click of the object inside the patch, in patch index coordinates
+        (tensor-axis order); a patch with no positive click of its own (a sliding-window
+        extension, or a mask-only prompt) gets one pseudo-click deep inside its mask prompt.
+        """
+        coords, labels = [], []
+        for click in obj.clicks:
+            world = volume.index_to_world(np.asarray(click.index))
+            if tile.grid.contains_world(world):
+                coords.append(tile.grid.world_to_index(world))
+                labels.append(1 if click.positive else 0)
+        prompt, informative = self._mask_prompt(volume, obj, tile, others)
+        if 1 not in labels:
+            pseudo = self._pseudo_click(prompt, informative, tile.grid)
+            if pseudo is None:
+                return None
+            coords.append(pseudo)
+            labels.append(1)
+        point_coords = torch.tensor(np.asarray(coords), dtype=torch.float32)[None].to(self.device)
+        point_labels = torch.tensor(labels, dtype=torch.long)[None].to(self.device)
+        mask_logits = torch.from_numpy(np.ascontiguousarray(prompt, np.float32))[None, None]
+        logits, iou = self.model.decode(embedding, point_coords, point_labels,
+                                        mask_logits.to(self.device), multimask=multimask)
+        return (logits[0].float().cpu().numpy(), iou[0].float().cpu().numpy())

@@ -1,0 +1,331 @@
+"""The interactive session: clicks in, a mask on the scan's own grid out.
+
+Typical use::
+
+    session = Session(load_model("default"))
+    session.set_image(read_pet("suv.nii.gz"))
+    session.add_point((120, 98, 301))              # voxel (i, j, k) of the array
+    session.add_point((118, 90, 305), positive=False)
+    session.mask                                  # Volume, uint8, same affine as the scan
+    session.undo()
+
+How a click becomes a mask (SegAnyPET's pipeline, without needing ground truth):
+the first click of an object fixes a world-aligned patch centred on it at the model's
+spacing; the patch is encoded once (cached per patch); every click of the object inside a
+patch goes to the decoder with that patch's previous low-res logits as the mask prompt.
+When the mask reaches a patch border inside the scan, the neighbouring patch (50 % overlap)
+is added, prompted by the overlapping part of the mask, until the object is closed or
+``max_tiles`` is reached; overlapping logits are merged with Gaussian weights and pasted
+onto the scan's grid by one trilinear interpolation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import torch
+
+from seganypet.errors import InputError
+from seganypet.postprocess import keep_components_with_seeds, paste_mask
+from seganypet.session.decoding import TileDecoder
+from seganypet.session.state import Click, ObjectState, TileKey, TileState
+from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
+from seganypet.preprocess import patch_grid_around
+from seganypet.volume import Volume
+
+__all__ = ["Session"]
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    """Interactive promptable segmentation of one scan, one or more objects.
+
+    Args:
+        model: a SegAnyPET model (``seganypet.load_model(...)``).
+        device: torch device for the model.
+        multimask: on an object's first click, ask for the model's candidate masks and pick
+            the one with the best predicted IoU (switch with :meth:`select_candidate`).
+            ``None`` = on for our presets, off for ``sam-med3d`` (its candidate tokens were
+            never trained upstream).
+        max_tiles: size limit of the sliding-window extension (patches per object).
+        keep_clicked_components: drop mask components that contain no positive click.
+        precision: ``"fp32"``, ``"bf16"`` (CPU autocast for the encoder) or ``"auto"``
+            (bf16 for our presets, fp32 for ``sam-med3d`` to match upstream numbers).
+    """
+
+    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", *,
+                 multimask: bool | None = None, max_tiles: int = 32,
+                 keep_clicked_components: bool = True, precision: str = "auto",
+                 cache_size: int = 32) -> None:
+        config = model.config
+        if multimask is None:
+            multimask = not config.upstream_quirks and config.num_multimask_outputs > 1
+        if precision == "auto":
+            precision = "fp32" if config.upstream_quirks else "bf16"
+        self._decoder = TileDecoder(model, torch.device(device), precision=precision)
+        self.multimask = bool(multimask)
+        self.max_tiles = int(max_tiles)
+        self.keep_clicked_components = keep_clicked_components
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._volume: Volume | None = None
+        self._objects: list[ObjectState] = []
+        self._history: list[tuple[int, ObjectState | None]] = []
+
+    # ------------------------------------------------------------------ image and objects
+    def set_image(self, volume: Volume) -> None:
+        """Start on a new scan (all objects and the embedding cache are cleared)."""
+        if not isinstance(volume, Volume):
+            raise InputError("set_image expects a seganypet Volume (see seganypet.read_pet)")
+        if not np.all(np.isfinite(volume.array)):
+            raise InputError("the image contains NaN or infinite values")
+        self._volume = volume
+        self._cache.clear()
+        self._objects = [ObjectState(name="object_1")]
+        self._history = []
+
+    def new_object(self, name: str | None = None) -> int:
+        """Start a new object; returns its label value (1, 2, ...). Earlier objects are kept."""
+        self._require_image()
+        label = len(self._objects) + 1
+        self._history.append((len(self._objects), None))
+        self._objects.append(ObjectState(name=name or f"object_{label}"))
+        return label
+
+    @property
+    def current(self) -> ObjectState:
+        self._require_image()
+        return self._objects[-1]
+
+    # ------------------------------------------------------------------ prompts
+    def add_point(self, index: tuple[float, float, float] | np.ndarray,
+                  positive: bool = True) -> Volume:
+        """Add a click at voxel ``(i, j, k)`` of the image array; returns the updated mask."""
+        volume = self._require_image()
+        idx = np.asarray(index, dtype=np.float64).reshape(-1)
+        if idx.shape != (3,) or not np.all(np.isfinite(idx)):
+            raise InputError(f"a click needs three finite voxel indices (i, j, k), got {index!r}")
+        if np.any(idx < -0.5) or np.any(idx > np.asarray(volume.shape) - 0.5):
+            raise InputError(
+                f"click {tuple(idx.tolist())} is outside the image (shape {volume.shape}); "
+                "clicks are voxel indices (i, j, k) of the array, or use world mm with --world"
+            )
+        self._push_undo()
+        obj = self.current
+        obj.clicks.append(Click(tuple(float(v) for v in idx), bool(positive)))  # type: ignore[arg-type]
+        self._update(obj, new_click=obj.clicks[-1])
+        return self.mask
+
+    def add_point_world(self, world_mm: tuple[float, float, float] | np.ndarray,
+                        positive: bool = True) -> Volume:
+        """Add a click at RAS millimetres (converted once to a voxel index of the image)."""
+        volume = self._require_image()
+        return self.add_point(volume.world_to_index(np.asarray(world_mm, np.float64)), positive)
+
+    def add_mask(self, mask: Volume | np.ndarray) -> Volume:
+        """Use an initial segmentation (on the image grid) as the prompt of the current object."""
+        volume = self._require_image()
+        array = mask.array if isinstance(mask, Volume) else np.asarray(mask)
+        if isinstance(mask, Volume) and not mask.same_grid(volume):
+            raise InputError("the prompt mask is not on the image grid (shape/affine differ)")
+        if array.shape != volume.shape:
+            raise InputError(f"prompt mask shape {array.shape} != image shape {volume.shape}")
+        if not array.any():
+            raise InputError("the prompt mask is empty")
+        self._push_undo()
+        obj = self.current
+        obj.prompt_mask = array > 0
+        obj.tiles = {}
+        self._update(obj, new_click=None)
+        return self.mask
+
+    def undo(self) -> None:
+        """Restore the state before the last interaction (bit-for-bit)."""
+        if not self._history:
+            raise InputError("nothing to undo")
+        position, snapshot = self._history.pop()
+        if snapshot is None:  # undo of new_object
+            del self._objects[position:]
+        else:
+            self._objects[position] = snapshot
+
+    def reset(self) -> None:
+        """Clear the current object's prompts and mask (undoable)."""
+        self._push_undo()
+        self._objects[-1] = ObjectState(name=self.current.name)
+
+    # ------------------------------------------------------------------ candidates
+    @property
+    def candidate_ious(self) -> list[float]:
+        """Predicted IoU of each first-click candidate mask (empty when none were made)."""
+        tile = self.current.tiles.get((0, 0, 0))
+        if tile is None or tile.candidate_iou is None:
+            return []
+        return [float(v) for v in tile.candidate_iou]
+
+    def select_candidate(self, k: int) -> Volume:
+        """Switch the current object to first-click candidate ``k`` (re-runs the extension)."""
+        ious = self.candidate_ious
+        if not 0 <= k < len(ious):
+            raise InputError(f"candidate {k} does not exist; there are {len(ious)}")
+        self._push_undo()
+        obj = self.current
+        primary = obj.tiles[(0, 0, 0)]
+        obj.chosen_candidate = k
+        obj.tiles = {(0, 0, 0): primary}
+        primary.logits = primary.candidates[k].copy()  # type: ignore[index]
+        self._extend(obj, queue=[(0, 0, 0)], decoded={(0, 0, 0)})
+        self._finish(obj)
+        return self.mask
+
+    # ------------------------------------------------------------------ results
+    @property
+    def mask(self) -> Volume:
+        """The current object's mask, uint8 0/1 on the image grid."""
+        volume = self._require_image()
+        array = self.current.mask
+        if array is None:
+            array = np.zeros(volume.shape, np.uint8)
+        return volume.with_array(array, unit="mask")
+
+    @property
+    def label_map(self) -> Volume:
+        """All objects as labels 1..n; a later object never overwrites an earlier one."""
+        volume = self._require_image()
+        dtype = np.uint8 if len(self._objects) < 256 else np.uint16
+        labels = np.zeros(volume.shape, dtype)
+        for value, obj in enumerate(self._objects, start=1):
+            if obj.mask is not None:
+                labels[(obj.mask > 0) & (labels == 0)] = value
+        return volume.with_array(labels, unit="label")
+
+    @property
+    def label_names(self) -> dict[int, str]:
+        self._require_image()
+        return {value: obj.name for value, obj in enumerate(self._objects, start=1)}
+
+    # ------------------------------------------------------------------ internals
+    def _require_image(self) -> Volume:
+        if self._volume is None:
+            raise InputError("no image: call set_image(volume) first")
+        return self._volume
+
+    def _push_undo(self) -> None:
+        position = len(self._objects) - 1
+        self._history.append((position, self._objects[position].snapshot()))
+
+    def _anchor(self, obj: ObjectState) -> None:
+        """Create the object's first patch, centred on its first click or its prompt mask."""
+        volume = self._require_image()
+        if obj.clicks:
+            centre = np.asarray(obj.clicks[0].index)
+        else:
+            centre = np.argwhere(obj.prompt_mask).mean(0)  # type: ignore[arg-type]
+        cfg = self._decoder.config
+        grid = patch_grid_around(volume, centre, cfg.image_size, float(cfg.spacing_mm[0]))
+        obj.tiles = {(0, 0, 0): TileState(grid)}
+
+    def _tile_key_for(self, obj: ObjectState, click: Click) -> TileKey:
+        """The lattice patch whose centre is nearest to a click (added if missing)."""
+        anchor = obj.tiles[(0, 0, 0)].grid
+        volume = self._require_image()
+        local = anchor.world_to_index(volume.index_to_world(np.asarray(click.index)))
+        step = anchor.size // 2
+        key = tuple(int(v) for v in np.rint((local - (anchor.size - 1) / 2) / step))
+        if key not in obj.tiles:
+            obj.tiles[key] = TileState(tile_grid(anchor, key))  # type: ignore[arg-type]
+        return key  # type: ignore[return-value]
+
+    def _update(self, obj: ObjectState, new_click: Click | None) -> None:
+        if not obj.tiles:
+            self._anchor(obj)
+        if new_click is None:
+            queue = sorted(obj.tiles)
+        else:
+            hit = self._tile_key_for(obj, new_click)
+            inside = [k for k in obj.tiles if obj.tiles[k].grid.contains_world(
+                self._require_image().index_to_world(np.asarray(new_click.index)))]
+            queue = sorted(set(inside) | {hit}, key=lambda k: (k != hit, k))
+        decoded: set[TileKey] = set()
+        for key in list(queue):
+            self._decode(obj, key)
+            decoded.add(key)
+        self._extend(obj, queue=list(decoded), decoded=decoded)
+        self._finish(obj)
+
+    def _extend(self, obj: ObjectState, queue: list[TileKey], decoded: set[TileKey]) -> None:
+        """Breadth-first: add neighbours across faces where a decoded tile's mask touches."""
+        volume = self._require_image()
+        while queue:
+            key = queue.pop(0)
+            tile = obj.tiles[key]
+            if tile.logits is None:
+                continue
+            inside = inside_volume_mask(tile.grid.coarsened(tile.logits.shape[0]), volume)
+            for offset in faces_to_extend(tile.logits > 0, inside):
+                neighbour = tuple(a + b for a, b in zip(key, offset))
+                if neighbour in obj.tiles and neighbour in decoded:
+                    continue
+                if len(obj.tiles) >= self.max_tiles and neighbour not in obj.tiles:
+                    log.warning("object %r reached the limit of %d patches", obj.name, self.max_tiles)
+                    continue
+                obj.tiles.setdefault(neighbour, TileState(tile_grid(obj.tiles[(0, 0, 0)].grid, neighbour)))  # type: ignore[arg-type]
+                if self._decode(obj, neighbour):  # type: ignore[arg-type]
+                    decoded.add(neighbour)  # type: ignore[arg-type]
+                    queue.append(neighbour)  # type: ignore[arg-type]
+
+    def _decode(self, obj: ObjectState, key: TileKey) -> bool:
+        """Decode one tile with its clicks and mask prompt; False when it had nothing to go on."""
+        volume = self._require_image()
+        tile = obj.tiles[key]
+        first_click = key == (0, 0, 0) and len(obj.clicks) == 1 and obj.clicks[0].positive
+        multimask = self.multimask and first_click and obj.prompt_mask is None
+        embedding = self._embedding(tile)
+        result = self._decoder.decode_tile(
+            volume, obj, tile, embedding, multimask=multimask, others=self._other_tiles(obj, key)
+        )
+        if result is None:
+            del obj.tiles[key]
+            return False
+        logits, ious = result
+        if multimask:
+            tile.candidates, tile.candidate_iou = logits, ious
+            obj.chosen_candidate = int(np.argmax(ious))
+            tile.logits = logits[obj.chosen_candidate].copy()
+        else:
+            tile.candidates, tile.candidate_iou = None, None
+            tile.logits = logits[0]
+        return True
+
+    def _other_tiles(self, obj: ObjectState, key: TileKey) -> list[TileState]:
+        return [t for k, t in obj.tiles.items() if k != key and t.logits is not None]
+
+    def _embedding(self, tile: TileState) -> Any:
+        key = tuple(np.round(tile.grid.affine[:3, :].ravel(), 3).tolist())
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        embedding = self._decoder.encode_tile(self._require_image(), tile.grid)
+        self._cache[key] = embedding
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return embedding
+
+    def _finish(self, obj: ObjectState) -> None:
+        """Merge the tiles' logits onto the image grid (only in their bounding box)."""
+        volume = self._require_image()
+        tiles = [self._decoder.as_logit_tile(t) for t in obj.tiles.values() if t.logits is not None]
+        full = np.zeros(volume.shape, np.uint8)
+        box, lo, hi = paste_mask(tiles, volume)
+        if box.size:
+            if self.keep_clicked_components:
+                seeds = [tuple(int(round(c.index[d])) - int(lo[d]) for d in range(3))
+                         for c in obj.clicks if c.positive]
+                seeds = [s for s in seeds if all(0 <= s[d] < box.shape[d] for d in range(3))]
+                box = keep_components_with_seeds(box > 0, seeds).astype(np.uint8)  # type: ignore[arg-type]
+            full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = box
+        obj.mask = full

@@ -1,0 +1,54 @@
+"""Typed state of an interactive session: clicks, tiles and objects (no logic beyond copying)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seganypet.preprocess import PatchGrid
+
+__all__ = ["Click", "TileState", "ObjectState"]
+
+# A tile's key: its offset from the object's first patch, in half-patch steps per axis.
+TileKey = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Click:
+    """A user click: fractional voxel index ``(i, j, k)`` on the session's volume."""
+
+    index: tuple[float, float, float]
+    positive: bool = True
+
+
+@dataclass
+class TileState:
+    """One model patch of an object.
+
+    ``logits``: the last low-res logits ``(L, L, L)`` float32 of this patch (the mask prompt for
+    its next decode), or None before its first decode. ``candidates``: multimask logits
+    ``(M, L, L, L)`` and ``candidate_iou`` ``(M,)`` from the first click, when the model gave them.
+    """
+
+    grid: PatchGrid
+    logits: np.ndarray | None = None
+    candidates: np.ndarray | None = None
+    candidate_iou: np.ndarray | None = None
+
+
+@dataclass
+class ObjectState:
+    """Everything needed to rebuild one object's mask; snapshots of it make ``undo`` exact."""
+
+    name: str
+    clicks: list[Click] = field(default_factory=list)
+    tiles: dict[TileKey, TileState] = field(default_factory=dict)
+    chosen_candidate: int = 0
+    prompt_mask: np.ndarray | None = None  # (I, J, K) bool, from add_mask
+    mask: np.ndarray | None = None  # (I, J, K) uint8 result on the volume grid
+
+    def snapshot(self) -> "ObjectState":
+        """A deep copy (arrays included) for the undo stack."""
+        return copy.deepcopy(self)

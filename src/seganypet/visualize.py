@@ -1,0 +1,113 @@
+"""PNG pictures people look at: MIPs and slices with mask overlays (matplotlib, Agg backend).
+
+Every picture is drawn in patient orientation whatever the array order: the volume is first
+reoriented to the closest RAS axis order (flips and permutations only, via nibabel's
+orientation tools), then shown in radiological convention (patient right on the left of
+the image, head at the top), with pixel aspect taken from the voxel spacing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nibabel.orientations as nio
+import numpy as np
+
+from seganypet.io.atomic import atomic_path
+from seganypet.volume import Volume
+
+__all__ = ["canonical_array", "coronal_mip", "save_preview"]
+
+
+def _ras_transform(volume: Volume) -> np.ndarray:
+    return nio.ornt_transform(nio.io_orientation(volume.affine), nio.axcodes2ornt("RAS"))
+
+
+def canonical_array(volume: Volume, array: np.ndarray | None = None) -> np.ndarray:
+    """``array`` (default ``volume.array``) reordered to the closest RAS axis order."""
+    data = volume.array if array is None else array
+    return nio.apply_orientation(data, _ras_transform(volume))
+
+
+def canonical_index(volume: Volume, index: tuple[float, float, float]) -> np.ndarray:
+    """A voxel index of ``volume.array`` expressed in :func:`canonical_array` order."""
+    transform = _ras_transform(volume)
+    out = np.zeros(3)
+    for src_axis, (dst_axis, flip) in enumerate(transform.astype(int)):
+        value = index[src_axis]
+        out[dst_axis] = (volume.shape[src_axis] - 1 - value) if flip < 0 else value
+    return out
+
+
+def canonical_spacing(volume: Volume) -> np.ndarray:
+    transform = _ras_transform(volume).astype(int)
+    spacing = np.zeros(3)
+    for src_axis, (dst_axis, _) in enumerate(transform):
+        spacing[dst_axis] = volume.spacing[src_axis]
+    return spacing
+
+
+def coronal_mip(ras: np.ndarray) -> np.ndarray:
+    """Max over the posterior-anterior axis of a RAS array, as an image ``(S->I rows, R->L cols)``."""
+    return np.flipud(ras.max(axis=1).T)[:, ::-1]
+
+
+def _coronal_slice(ras: np.ndarray, j: int) -> np.ndarray:
+    return np.flipud(ras[:, j, :].T)[:, ::-1]
+
+
+def _overlay(ax, image: np.ndarray, mask: np.ndarray | None, aspect: float, title: str,
+             vmax: float) -> None:
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect, interpolation="nearest")
+    if mask is not None and mask.any():
+        ax.contour(mask.astype(float), levels=[0.5], colors="tab:red", linewidths=0.8)
+        tint = np.ma.masked_where(~mask, np.ones_like(mask, float))
+        ax.imshow(tint, cmap="autumn", alpha=0.3, aspect=aspect, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.02, 0.98, "R", transform=ax.transAxes, va="top", color="tab:blue", fontsize=8)
+
+
+def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLike[str], *,
+                 clicks: list[tuple[tuple[float, float, float], bool]] | None = None,
+                 title: str = "") -> Path:
+    """Coronal MIP and the coronal slice through the first click, mask outlined in red.
+
+    Args:
+        volume: the scan (SUV).
+        mask: ``(I, J, K)`` mask on the scan grid, or None.
+        clicks: ``[(index (i, j, k), positive), ...]`` drawn as + (positive) / x (negative).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ras = canonical_array(volume).astype(np.float32)
+    ras_mask = None if mask is None else canonical_array(volume, mask > 0)
+    spacing = canonical_spacing(volume)
+    aspect = float(spacing[2] / spacing[0])
+    vmax = float(np.percentile(ras, 99.5)) or 1.0
+    clicks = clicks or []
+    j = int(round(canonical_index(volume, clicks[0][0])[1])) if clicks else ras.shape[1] // 2
+    fig, axes = plt.subplots(1, 2, figsize=(8, 6), dpi=100)
+    _overlay(axes[0], coronal_mip(ras), None if ras_mask is None else coronal_mip(ras_mask),
+             aspect, "coronal MIP", vmax)
+    _overlay(axes[1], _coronal_slice(ras, j),
+             None if ras_mask is None else _coronal_slice(ras_mask, j), aspect,
+             f"coronal slice (RAS j={j})", vmax)
+    for index, positive in clicks:
+        c = canonical_index(volume, index)
+        col, row = ras.shape[0] - 1 - c[0], ras.shape[2] - 1 - c[2]
+        for ax in axes:
+            ax.plot(col, row, marker="+" if positive else "x", color="lime" if positive else "cyan",
+                    markersize=9, mew=2)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)
