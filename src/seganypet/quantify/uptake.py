@@ -1,0 +1,87 @@
+"""Organ uptake per subject of a cohort (a data manifest) -> a subjects × organs matrix."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from seganypet.data.manifest import CaseRecord
+from seganypet.errors import InputError
+from seganypet.quantify.stats import object_stats
+from seganypet.volume import Volume
+
+__all__ = ["METRICS", "UptakeTable", "organ_uptake_table", "case_uptake"]
+
+logger = logging.getLogger(__name__)
+
+# metric name -> RegionStats attribute
+METRICS = {"mean": "suv_mean", "peak": "suv_peak", "max": "suv_max"}
+
+
+@dataclass(frozen=True)
+class UptakeTable:
+    """Organ uptake of a cohort.
+
+    Attributes:
+        case_ids: the S subjects (manifest order).
+        organs: the O organ names (sorted), matched across subjects by name.
+        values: ``(S, O)`` uptake; NaN where a subject lacks an organ.
+        metric: ``"mean"``, ``"peak"`` or ``"max"`` (SUVmean, SUVpeak, SUVmax).
+    """
+
+    case_ids: list[str]
+    organs: list[str]
+    values: np.ndarray
+    metric: str
+
+
+def case_uptake(image: Volume, labels: Volume, names: dict[int, str], targets: Sequence[int],
+                metric: str = "mean") -> dict[str, float]:
+    """Organ name -> uptake of one subject (organs absent from the label map are left out)."""
+    if metric not in METRICS:
+        raise InputError(f"uptake metric {metric!r} is not one of {sorted(METRICS)}")
+    rows = object_stats(image, labels, names, only=targets)
+    return {row.name: float(getattr(row, METRICS[metric])) for row in rows}
+
+
+def _default_reader(record: CaseRecord) -> tuple[Volume, Volume]:
+    from seganypet.io.grid import reorient_to
+    from seganypet.io.nifti import read_nifti
+
+    image = read_nifti(record.image, unit="SUVbw")
+    return image, reorient_to(read_nifti(record.label, unit="label"), image)
+
+
+def organ_uptake_table(
+    records: Sequence[CaseRecord],
+    metric: str = "mean",
+    read_case: Callable[[CaseRecord], tuple[Volume, Volume]] | None = None,
+) -> UptakeTable:
+    """Uptake of every named organ (``record.target_ids``) of every labelled case.
+
+    Args:
+        records: manifest records; cases without a label map are skipped (logged).
+        metric: ``"mean"`` (SUVmean), ``"peak"`` (SUVpeak) or ``"max"``.
+        read_case: ``record -> (SUV image, label map on its grid)``; default reads NIfTI.
+
+    Raises:
+        InputError: when fewer than 3 cases have labels (no correlation is possible).
+    """
+    read_case = read_case or _default_reader
+    per_case: dict[str, dict[str, float]] = {}
+    for record in records:
+        if record.label is None:
+            logger.info("case %s has no label map; skipped", record.case_id)
+            continue
+        image, labels = read_case(record)
+        per_case[record.case_id] = case_uptake(image, labels, record.label_names,
+                                               record.target_ids, metric)
+        logger.info("case %s: %d organs", record.case_id, len(per_case[record.case_id]))
+    if len(per_case) < 3:
+        raise InputError(f"need at least 3 labelled cases for a cohort network, got {len(per_case)}")
+    organs = sorted({name for uptake in per_case.values() for name in uptake})
+    values = np.array([[uptake.get(o, np.nan) for o in organs] for uptake in per_case.values()])
+    return UptakeTable(list(per_case), organs, values, metric)
