@@ -15,13 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from seganypet.io.atomic import atomic_path
-from seganypet.io.itk import write_itk
-from seganypet.io.nifti import write_nifti
+from seganypet.io.write import write_image
 from seganypet.volume import InvalidVolumeError, Volume
 
 __all__ = ["write_label_map", "write_mask", "sidecar_path", "read_label_names", "label_dtype"]
-
-_NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -60,10 +57,7 @@ def write_label_map(labels: Volume, path: str | os.PathLike[str],
     dtype = label_dtype(labels.array)
     typed = Volume(labels.array.astype(dtype), labels.affine, "label", dict(labels.meta))
     sidecar = {"labels": {str(int(k)): str(v) for k, v in sorted((names or {}).items())}}
-    if path.name.lower().endswith(_NIFTI_SUFFIXES):
-        write_nifti(typed, path)
-    else:
-        write_itk(typed, path)
+    write_image(typed, path)
     with atomic_path(sidecar_path(path)) as tmp:
         tmp.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
     return path

@@ -1,0 +1,105 @@
+"""``seganypet suv DICOM_DIR -o suv.nii.gz``: convert a DICOM PET series to SUVbw (or SUL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, time
+from pathlib import Path
+
+from seganypet.errors import InputError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "suv",
+        help="convert a DICOM PET series to an SUVbw (or SUL) NIfTI and print the parameters",
+        description="Convert a DICOM PET series folder to SUV by the QIBA vendor-neutral rules "
+        "(BQML, Philips CNTS, GML; START/ADMIN decay correction) and print the conversion "
+        "parameters. Options replace missing or wrong header values.",
+    )
+    parser.add_argument("dicom_dir", type=Path, help="folder holding one PET series")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output .nii.gz/.nrrd/.mha")
+    parser.add_argument("--weight", type=float, metavar="KG", help="patient weight in kg")
+    parser.add_argument("--dose", type=float, metavar="MBQ", help="injected activity in MBq")
+    parser.add_argument("--injection-time", metavar="HH:MM:SS",
+                        help="injection time (same day as the scan, or the evening before), "
+                        "or YYYY-MM-DDTHH:MM:SS")
+    parser.add_argument("--half-life", type=float, metavar="SECONDS", help="radionuclide half-life")
+    parser.add_argument("--sul", action="store_true", help="lean-body-mass SUV (Janmahasatian)")
+    parser.add_argument("--height", type=float, metavar="CM", help="patient height in cm (for --sul)")
+    parser.add_argument("--sex", choices=("M", "F"), help="patient sex (for --sul)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the parameters as JSON")
+    parser.set_defaults(handler=run)
+
+
+def parse_injection_time(text: str | None) -> time | datetime | None:
+    """``HH:MM[:SS]`` -> time; ``YYYY-MM-DDTHH:MM[:SS]`` -> datetime."""
+    if text is None:
+        return None
+    for parse in (time.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text.strip())
+        except ValueError:
+            continue
+    raise InputError(f"--injection-time {text!r} is not HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from seganypet.io.write import write_image
+    from seganypet.io.read import read_pet
+
+    if not args.dicom_dir.is_dir():
+        raise InputError(f"{args.dicom_dir} is not a folder; `seganypet suv` converts a DICOM PET "
+                         "series folder")
+    volume = read_pet(
+        args.dicom_dir,
+        weight_kg=args.weight,
+        dose_bq=None if args.dose is None else args.dose * 1e6,
+        injection_time=parse_injection_time(args.injection_time),
+        half_life_s=args.half_life,
+        height_m=None if args.height is None else args.height / 100.0,
+        sex=args.sex,
+        sul=args.sul,
+    )
+    write_image(volume, args.output)
+    params = volume.meta["suv"]
+    if args.json:
+        from seganypet.io.atomic import atomic_path
+
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
+    _print_parameters(volume, args.output)
+    return 0
+
+
+def _print_parameters(volume, output: Path) -> None:
+    params = volume.meta["suv"]
+    rows = [
+        ("unit", params.get("unit")),
+        ("method", params.get("method")),
+        ("decay correction", params.get("decay_correction")),
+        ("weight (kg)", params.get("weight_kg")),
+        ("injected dose (MBq)", _scaled(params.get("injected_dose_bq"), 1e-6)),
+        ("half-life (s)", params.get("half_life_s")),
+        ("injection time", params.get("injection_datetime")),
+        ("scan time", f"{params.get('scan_datetime')} ({params.get('scan_time_source')})"
+         if params.get("scan_datetime") else None),
+        ("uptake time (min)", _scaled(params.get("decay_time_s"), 1 / 60)),
+        ("decayed dose (MBq)", _scaled(params.get("decayed_dose_bq"), 1e-6)),
+        ("SUV factor (per Bq/ml)", params.get("factor")),
+        ("SUL / SUVbw ratio", params.get("sul_ratio")),
+        ("overridden", ", ".join(params.get("overrides") or []) or "nothing"),
+        ("SUV max", f"{float(volume.array.max()):.3f}"),
+    ]
+    for name, value in rows:
+        if value is not None:
+            print(f"{name:>24}: {value}")
+    print(f"wrote {output} ({volume.shape[0]}x{volume.shape[1]}x{volume.shape[2]}, "
+          f"{' x '.join(f'{s:.3g}' for s in volume.spacing)} mm)")
+
+
+def _scaled(value: float | None, scale: float) -> str | None:
+    return None if value is None else f"{value * scale:.6g}"

@@ -1,0 +1,24 @@
+"""Write a Volume to an image file, choosing the library from the suffix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from seganypet.io.itk import write_itk
+from seganypet.io.nifti import write_nifti
+from seganypet.volume import Volume
+
+__all__ = ["write_image"]
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def write_image(volume: Volume, path: str | os.PathLike[str], dtype: np.dtype | type | None = None) -> Path:
+    """``.nii``/``.nii.gz`` with nibabel, ``.nrrd``/``.mha`` with SimpleITK; same grid, atomic."""
+    path = Path(path)
+    if path.name.lower().endswith(NIFTI_SUFFIXES):
+        return write_nifti(volume, path, dtype)
+    return write_itk(volume, path, dtype)
