@@ -260,6 +260,7 @@ class Session:
     def _extend(self, obj: ObjectState, queue: list[TileKey], decoded: set[TileKey]) -> None:
         """Breadth-first: add neighbours across faces where a decoded tile's mask touches."""
         volume = self._require_image()
+        warned = False
         while queue:
             key = queue.pop(0)
             tile = obj.tiles[key]
@@ -271,7 +272,10 @@ class Session:
                 if neighbour in obj.tiles and neighbour in decoded:
                     continue
                 if len(obj.tiles) >= self.max_tiles and neighbour not in obj.tiles:
-                    log.warning("object %r reached the limit of %d patches", obj.name, self.max_tiles)
+                    if not warned:
+                        log.warning("object %r reached the limit of %d patches; the mask may be "
+                                    "cut at a patch border", obj.name, self.max_tiles)
+                        warned = True
                     continue
                 obj.tiles.setdefault(neighbour, TileState(tile_grid(obj.tiles[(0, 0, 0)].grid, neighbour)))  # type: ignore[arg-type]
                 if self._decode(obj, neighbour):  # type: ignore[arg-type]

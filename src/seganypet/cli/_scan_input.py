@@ -1,0 +1,40 @@
+"""Shared CLI arguments for reading a PET scan (file or DICOM folder, with SUV overrides)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from seganypet.volume import Volume
+
+__all__ = ["add_scan_arguments", "read_scan"]
+
+
+def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--weight/--dose/--injection-time/--half-life/--sul/--height/--sex`` for DICOM input."""
+    group = parser.add_argument_group("SUV conversion (DICOM input; replaces missing header tags)")
+    group.add_argument("--weight", type=float, metavar="KG", help="patient weight in kg")
+    group.add_argument("--dose", type=float, metavar="MBQ", help="injected activity in MBq")
+    group.add_argument("--injection-time", metavar="HH:MM:SS",
+                       help="injection time (or YYYY-MM-DDTHH:MM:SS when the date differs)")
+    group.add_argument("--half-life", type=float, metavar="SECONDS", help="radionuclide half-life")
+    group.add_argument("--sul", action="store_true", help="lean-body-mass SUV (Janmahasatian)")
+    group.add_argument("--height", type=float, metavar="CM", help="patient height in cm (for --sul)")
+    group.add_argument("--sex", choices=("M", "F"), help="patient sex (for --sul)")
+
+
+def read_scan(path: Path, args: argparse.Namespace) -> Volume:
+    """Read a PET file or DICOM folder in SUV, honouring the override arguments."""
+    from seganypet.cli.suv import parse_injection_time
+    from seganypet.io.read import read_pet
+
+    return read_pet(
+        path,
+        weight_kg=args.weight,
+        dose_bq=None if args.dose is None else args.dose * 1e6,
+        injection_time=parse_injection_time(args.injection_time),
+        half_life_s=args.half_life,
+        height_m=None if args.height is None else args.height / 100.0,
+        sex=args.sex,
+        sul=args.sul,
+    )

@@ -1,0 +1,122 @@
+"""``seganypet segment``: clicks on a PET scan -> mask, preview PNG, stats JSON (+ DICOM-SEG)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from seganypet.cli._scan_input import add_scan_arguments, read_scan
+from seganypet.errors import InputError
+from seganypet.prompts import ObjectPrompts, PromptClick, parse_triplet, read_prompt_file
+
+log = logging.getLogger(__name__)
+
+
+class _ClickAction(argparse.Action):
+    """Append ``(text, positive)`` to one shared list so --point/--negative keep their order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[override]
+        clicks = list(getattr(namespace, "clicks", None) or [])
+        clicks.append((values, option_string != "--negative"))
+        namespace.clicks = clicks
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "segment",
+        help="segment an organ or lesion from clicks",
+        description="Segment one object from clicks on a PET scan (NIfTI/NRRD/MHA file in SUV, "
+                    "or a DICOM PET folder, converted to SUVbw). Writes MASK, "
+                    "<stem>_preview.png, <stem>_stats.json and, for DICOM input, <stem>_seg.dcm.",
+    )
+    parser.add_argument("image", type=Path, help="PET image file or DICOM folder")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output mask (.nii.gz)")
+    parser.add_argument("--point", action=_ClickAction, metavar="I,J,K", dest="clicks",
+                        help="positive click (voxel index of the image array; repeatable)")
+    parser.add_argument("--negative", action=_ClickAction, metavar="I,J,K", dest="clicks",
+                        help="negative click (repeatable)")
+    parser.add_argument("--world", action="store_true",
+                        help="--point/--negative are RAS millimetres instead of voxel indices "
+                             "(write negative values as --point=-60,-54,60)")
+    parser.add_argument("--prompts", type=Path, metavar="JSON",
+                        help="clicks from a JSON file (seganypet 'objects' or autoPET IV layout)")
+    parser.add_argument("--model", default="default",
+                        help="model preset name or checkpoint path (default: the shipped model)")
+    parser.add_argument("--name", default="object", help="name of the object (label sidecar)")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    parser.add_argument("--candidate", type=int, metavar="K",
+                        help="use first-click candidate K instead of the best-scored one")
+    parser.add_argument("--max-tiles", type=int, default=32,
+                        help="limit of patches per object for large targets (default 32)")
+    parser.add_argument("--no-preview", action="store_true", help="do not write the PNG preview")
+    add_scan_arguments(parser)
+    parser.set_defaults(handler=run, clicks=[])
+
+
+def collect_prompts(args: argparse.Namespace) -> list[ObjectPrompts]:
+    """Objects to segment, from --prompts and/or --point/--negative."""
+    objects: list[ObjectPrompts] = []
+    if args.prompts is not None:
+        objects.extend(read_prompt_file(args.prompts))
+    if args.clicks:
+        clicks = [PromptClick(parse_triplet(text), positive) for text, positive in args.clicks]
+        if not any(c.positive for c in clicks):
+            raise InputError("give at least one positive --point (negative clicks only refine)")
+        objects.insert(0, ObjectPrompts(args.name, clicks, world=args.world))
+    if not objects:
+        raise InputError("no clicks: give --point I,J,K (voxel index) or --prompts clicks.json")
+    return objects
+
+
+def run(args: argparse.Namespace) -> int:
+    from seganypet.model import load_model
+    from seganypet.segmentation_outputs import output_paths, write_segmentation_outputs
+    from seganypet.session import Session
+
+    if args.output.exists() and args.output.is_dir():
+        raise InputError(f"-o {args.output} is a folder; give a file name like mask.nii.gz")
+    objects = collect_prompts(args)
+    image = read_scan(args.image, args)
+    model = load_model(args.model, device=args.device)
+    session = Session(model, device=args.device, max_tiles=args.max_tiles)
+    session.set_image(image)
+    start = time.perf_counter()
+    drawn = apply_prompts(session, image, objects, args.candidate)
+    elapsed = time.perf_counter() - start
+    paths = output_paths(args.output, preview=not args.no_preview, dicom_seg=args.image.is_dir())
+    stats = write_segmentation_outputs(image, session.label_map, session.label_names, paths, drawn)
+    _print_summary(stats, paths, elapsed)
+    return 0
+
+
+def apply_prompts(session, image, objects: list[ObjectPrompts], candidate: int | None
+                  ) -> list[tuple[tuple[float, float, float], bool]]:
+    """Run every object's clicks through the session; returns the clicks as voxel indices."""
+    drawn = []
+    for n, obj in enumerate(objects):
+        if n == 0:
+            session.current.name = obj.name
+        else:
+            session.new_object(obj.name)
+        for click in obj.clicks:
+            index = image.world_to_index(click.coords) if obj.world else click.coords
+            session.add_point(index, positive=click.positive)
+            drawn.append((tuple(float(v) for v in index), click.positive))
+        if candidate is not None:
+            session.select_candidate(candidate)
+    return drawn
+
+
+def _print_summary(stats: dict, paths, elapsed: float) -> None:
+    for row in stats["objects"]:
+        print(f"{row['name']}: {row['volume_ml']:.1f} ml, SUVmax {row['suv_max']:.2f}, "
+              f"SUVmean {row['suv_mean']:.2f}, SUVpeak {row['suv_peak']:.2f}")
+    if not stats["objects"]:
+        print("the mask is empty (try another click, or add a positive click inside the target)")
+    print(f"segmented in {elapsed:.2f} s")
+    for label, path in (("mask", paths.mask), ("preview", paths.preview), ("stats", paths.stats),
+                        ("DICOM-SEG", paths.dicom_seg)):
+        if path is not None and path.exists():
+            print(f"{label:>9}: {path}")
