@@ -15,10 +15,11 @@ def _mask_downscaling(config: ModelConfig) -> nn.Sequential:
     """``(B, 1, L, L, L)`` -> ``(B, prompt_dim, g, g, g)``: one k2/s2 conv + LN + GELU per
     upscale stage (so any ``L = g * 2**stages`` maps back to the token grid), then a 1x1 conv.
 
-    Channels grow to ``mask_in_channels`` by factors of 4 (upstream: 1 -> 4 -> 16).
+    Channels grow to ``mask_in_channels`` by factors of 4 (upstream: 1 -> 4 -> 16), never
+    below 4: a LayerNorm over a single channel would output a constant and erase the mask.
     """
-    stages = config.upscale_stages
-    widths = [max(1, config.mask_in_channels >> (2 * (stages - 1 - i))) for i in range(stages)]
+    stages, last = config.upscale_stages, config.mask_in_channels
+    widths = [max(min(4, last), last >> (2 * (stages - 1 - i))) for i in range(stages)]
     layers: list[nn.Module] = []
     in_ch = 1
     for width in widths:
