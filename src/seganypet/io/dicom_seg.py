@@ -10,6 +10,7 @@ permutation, flips, padding; never interpolation).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -47,20 +48,7 @@ def write_dicom_seg(labels: Volume, path: str | os.PathLike[str], source: Volume
     ids = [int(v) for v in np.unique(aligned.array) if v != 0]
     if not ids:
         raise InputError("the mask is empty; there is nothing to write as DICOM-SEG")
-    # highdicom wants (frames, rows, columns) in the order of source_images, segment numbers 1..N.
-    relabelled = np.zeros(aligned.shape, dtype=np.uint16 if len(ids) > 255 else np.uint8)
-    for number, label_id in enumerate(ids, start=1):
-        relabelled[aligned.array == label_id] = number
-    seg = hd.seg.Segmentation(
-        source_images=datasets,
-        pixel_array=ijk_to_zyx(relabelled),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=_descriptions(ids, names or {}),
-        series_instance_uid=hd.UID(), series_number=900, sop_instance_uid=hd.UID(), instance_number=1,
-        manufacturer="seganypet", manufacturer_model_name="seganypet",
-        software_versions=seganypet.__version__, device_serial_number="0",
-        series_description=series_description,
-    )
+    seg = _segmentation(aligned.array, ids, datasets, names or {}, series_description)
     path = Path(path)
     with atomic_path(path) as tmp:
         seg.save_as(tmp)
@@ -101,6 +89,29 @@ def _to_volume(volume: hd.Volume, names: dict[int, str], path: Path, reference: 
     affine = RAS_TO_LPS @ volume.affine[:, [2, 1, 0, 3]]
     return Volume(zyx_to_ijk(array).astype(np.uint16 if array.max(initial=0) > 255 else np.uint8),
                   affine, "label", {"label_names": names, "source": str(path)})
+
+
+def _segmentation(labels: np.ndarray, ids: Sequence[int], datasets: Sequence[Dataset],
+                  names: Mapping[int, str], series_description: str) -> hd.seg.Segmentation:
+    """The highdicom SEG of ``labels`` ``(I, J, K)``; ``datasets`` are the k-sorted source slices."""
+    # highdicom wants (frames, rows, columns) in the order of source_images, segment numbers 1..N.
+    relabelled = np.zeros(labels.shape, dtype=np.uint16 if len(ids) > 255 else np.uint8)
+    for number, label_id in enumerate(ids, start=1):
+        relabelled[labels == label_id] = number
+    with warnings.catch_warnings():
+        # Single-component patient names ("STS_001") are common in anonymised data; not our concern.
+        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
+        seg = hd.seg.Segmentation(
+            source_images=datasets,
+            pixel_array=ijk_to_zyx(relabelled),
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=_descriptions(ids, names),
+            series_instance_uid=hd.UID(), series_number=900, sop_instance_uid=hd.UID(), instance_number=1,
+            manufacturer="seganypet", manufacturer_model_name="seganypet",
+            software_versions=seganypet.__version__, device_serial_number="0",
+            series_description=series_description,
+        )
+    return seg
 
 
 def _source_series(source: Volume | str | os.PathLike[str]) -> tuple[Volume, list[Dataset]]:
