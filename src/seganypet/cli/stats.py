@@ -19,10 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "volume (ml), SUVmax, SUVmean, SUV std, SUVpeak (1 cm³ sphere), TLG. With --liver-label, "
         "the PERCIST liver reference and a measurability flag per object.",
     )
-    parser.add_argument("image", type=Path, help="SUV image (NIfTI)")
-    parser.add_argument("labels", type=Path, help="integer label map on the image grid (NIfTI)")
+    parser.add_argument("image", type=Path,
+                        help="PET: a DICOM series folder (converted to SUVbw) or an SUV image file "
+                        "(.nii/.nii.gz/.nrrd/.mha)")
+    parser.add_argument("labels", type=Path, help="label map on the image grid (NIfTI/NRRD/MHA, "
+                        "DICOM-SEG, or an RTSTRUCT with --roi)")
+    parser.add_argument("--roi", help="ROI name to rasterise when LABELS is an RTSTRUCT")
     parser.add_argument("--names", type=Path, help='label names JSON: {"1": "liver", ...} '
-                        "(default: the label map's .json sidecar, if any)")
+                        "(default: names stored with the label map, e.g. its .json sidecar)")
     parser.add_argument("-o", "--output", type=Path,
                         help="write stats.csv or stats.json (default: print a table)")
     parser.add_argument("--liver-label", type=int, help="label id of the liver (PERCIST reference)")
@@ -45,13 +49,11 @@ def read_names(path: Path) -> dict[int, str]:
 
 
 def _read_inputs(args: argparse.Namespace):
-    from seganypet.io.grid import reorient_to
-    from seganypet.io.labels import read_label_names
-    from seganypet.io.nifti import read_nifti
+    from seganypet.io.read import read_label_map, read_pet
 
-    image = read_nifti(args.image, unit="SUVbw")
-    labels = reorient_to(read_nifti(args.labels, unit="label"), image)
-    names = read_names(args.names) if args.names else read_label_names(args.labels)
+    image = read_pet(args.image)
+    labels = read_label_map(args.labels, reference=image, roi=args.roi)
+    names = read_names(args.names) if args.names else dict(labels.meta.get("label_names") or {})
     return image, labels, names
 
 

@@ -52,7 +52,7 @@ def plot_network(network: CorrelationNetwork, path: str | os.PathLike[str]) -> P
     edges = list(graph.edges(data=True))
     degrees = dict(graph.degree())
     nx.draw_networkx_nodes(graph, positions, ax=ax, node_color="#dddddd", edgecolors="black",
-                           node_size=[300 + 150 * degrees[n] for n in graph.nodes])
+                           node_size=[900 + 200 * degrees[n] for n in graph.nodes])
     nx.draw_networkx_labels(graph, positions, ax=ax, font_size=8)
     nx.draw_networkx_edges(graph, positions, ax=ax, edgelist=[(a, b) for a, b, _ in edges],
                            width=[0.5 + 4 * abs(d["r"]) for _, _, d in edges],

@@ -57,23 +57,39 @@ class RegionStats:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def _reductions(values: np.ndarray, regions: np.ndarray, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Labelled reductions of ``values`` (float64) over the integer ``regions`` for ``ids``."""
-    flat, weights = regions.ravel(), values.ravel()
-    size = int(ids.max()) + 1
-    counts = np.bincount(flat, minlength=size)
-    means = np.bincount(flat, weights=weights, minlength=size) / np.maximum(counts, 1)
-    # Two passes (deviations from each region's own mean) avoid the cancellation of
-    # E[x²] - E[x]², which matters for small spreads on large SUVs.
-    squares = np.bincount(flat, weights=(weights - means[flat]) ** 2, minlength=size)
-    return {
-        "count": counts[ids],
-        "mean": means[ids],
-        "std": np.sqrt(squares[ids] / counts[ids]),
-        "max": np.atleast_1d(ndimage.maximum(values, regions, ids)),
-        "argmax": ndimage.maximum_position(values, regions, ids),
-        "centroid": ndimage.center_of_mass(np.ones(values.shape), regions, ids),
-    }
+def _region_row(
+    image: Volume,
+    regions: np.ndarray,
+    region_id: int,
+    box: tuple[slice, ...],
+    kernel: np.ndarray,
+    describe: tuple[int, str, int],
+) -> RegionStats:
+    """Statistics of voxels ``regions == region_id`` inside their bounding ``box``.
+
+    Working inside the box keeps the cost proportional to the region, not to the image
+    (``scipy.ndimage.maximum`` & co. sort the whole image for every call).
+    """
+    inside = regions[box] == region_id
+    voxels = np.asarray(image.array[box], dtype=np.float64)[inside]
+    positions = np.argwhere(inside)  # (N, 3) box indices, in C order like ``voxels``
+    start = np.array([s.start for s in box])
+    volume = voxels.size * image.voxel_volume_ml
+    mean = float(voxels.mean())
+    peak_box = padded_box(box, np.asarray(kernel.shape) // 2, regions.shape)
+    peak = peak_in_box(np.asarray(image.array[peak_box], dtype=np.float64),
+                       regions[peak_box] == region_id, kernel)
+    label, name, component = describe
+    return RegionStats(
+        label=int(label), name=name, component=int(component),
+        voxel_count=int(voxels.size), volume_ml=volume,
+        suv_max=float(voxels.max()), suv_mean=mean,
+        suv_std=float(voxels.std()),  # numpy's two-pass std: no E[x²] - E[x]² cancellation
+        suv_peak=peak.value, tlg=mean * volume,
+        max_index=tuple(int(v) for v in positions[int(np.argmax(voxels))] + start),  # type: ignore[arg-type]
+        peak_index=tuple(int(p + s.start) for p, s in zip(peak.index, peak_box)),  # type: ignore[arg-type]
+        centroid_mm=tuple(float(v) for v in image.index_to_world(positions.mean(axis=0) + start)),  # type: ignore[arg-type]
+    )
 
 
 def _region_rows(
@@ -87,33 +103,17 @@ def _region_rows(
     ``(label, name, component)``."""
     if ids.size == 0:
         return []
-    values = np.asarray(image.array, dtype=np.float64)
-    red = _reductions(values, regions, ids)
     kernel = sphere_kernel(image.affine, radius_mm)
     boxes = ndimage.find_objects(regions, max_label=int(ids.max()))
-    voxel_ml = image.voxel_volume_ml
-    rows = []
-    for n, region_id in enumerate(ids):
-        box = padded_box(boxes[region_id - 1], np.asarray(kernel.shape) // 2, regions.shape)
-        peak = peak_in_box(values[box], regions[box] == region_id, kernel)
-        label, name, component = describe[n]
-        volume = float(red["count"][n]) * voxel_ml
-        rows.append(RegionStats(
-            label=int(label), name=name, component=int(component),
-            voxel_count=int(red["count"][n]), volume_ml=volume,
-            suv_max=float(red["max"][n]), suv_mean=float(red["mean"][n]),
-            suv_std=float(red["std"][n]), suv_peak=peak.value,
-            tlg=float(red["mean"][n]) * volume,
-            max_index=tuple(int(v) for v in red["argmax"][n]),  # type: ignore[arg-type]
-            peak_index=tuple(int(p + s.start) for p, s in zip(peak.index, box)),  # type: ignore[arg-type]
-            centroid_mm=tuple(float(v) for v in image.index_to_world(red["centroid"][n])),  # type: ignore[arg-type]
-        ))
-    return rows
+    return [_region_row(image, regions, int(i), boxes[int(i) - 1], kernel, describe[n])
+            for n, i in enumerate(ids)]
 
 
 def _selected_ids(labels: np.ndarray, only: Sequence[int] | None) -> np.ndarray:
     """Non-zero label ids present in ``labels`` (restricted to ``only`` when given), sorted."""
-    present = np.unique(labels)
+    # bincount instead of np.unique: labels are small non-negative ints, and sorting a
+    # whole-body image is slow
+    present = np.flatnonzero(np.bincount(labels.ravel()))
     present = present[present > 0]
     if only is None:
         return present
@@ -177,10 +177,13 @@ def lesion_table(
     check_connectivity(connectivity)
     label_array = labels_on_grid(image, labels).astype(np.int64, copy=False)
     keep = _selected_ids(label_array, only)
-    label_array = np.where(np.isin(label_array, keep), label_array, 0)
-    components = cc3d.connected_components(label_array, connectivity=connectivity).astype(np.int64)
-    ids = np.unique(components)
-    ids = ids[ids > 0]
+    wanted = np.zeros(int(label_array.max()) + 1, dtype=bool)
+    wanted[keep] = True
+    label_array = np.where(wanted[label_array], label_array, 0)
+    components, count = cc3d.connected_components(label_array, connectivity=connectivity,
+                                                  return_N=True)
+    components = components.astype(np.int64)
+    ids = np.arange(1, count + 1)
     # Every voxel of a component carries the same label, so a scatter recovers it.
     component_label = np.zeros(int(components.max()) + 1, dtype=np.int64)
     component_label[components.ravel()] = label_array.ravel()

@@ -48,11 +48,10 @@ def case_uptake(image: Volume, labels: Volume, names: dict[int, str], targets: S
 
 
 def _default_reader(record: CaseRecord) -> tuple[Volume, Volume]:
-    from seganypet.io.grid import reorient_to
-    from seganypet.io.nifti import read_nifti
+    from seganypet.io.read import read_label_map, read_pet
 
-    image = read_nifti(record.image, unit="SUVbw")
-    return image, reorient_to(read_nifti(record.label, unit="label"), image)
+    image = read_pet(record.image)
+    return image, read_label_map(record.label, reference=image)
 
 
 def organ_uptake_table(
@@ -65,7 +64,8 @@ def organ_uptake_table(
     Args:
         records: manifest records; cases without a label map are skipped (logged).
         metric: ``"mean"`` (SUVmean), ``"peak"`` (SUVpeak) or ``"max"``.
-        read_case: ``record -> (SUV image, label map on its grid)``; default reads NIfTI.
+        read_case: ``record -> (SUV image, label map on its grid)``; default ``read_pet`` +
+            ``read_label_map`` (any format they accept, label map re-indexed onto the image).
 
     Raises:
         InputError: when fewer than 3 cases have labels (no correlation is possible).
