@@ -67,8 +67,10 @@ class OrganUptake:
 
 
 def _lognormal(rng: np.random.Generator, median: float, cov: float) -> float:
+    """Log-normal draw, clipped to [0.3, 3.5] x median: keeps the heavy-tailed organs (heart,
+    bladder) within what is reported clinically instead of producing SUV 40 myocardium."""
     sigma = np.sqrt(np.log1p(cov * cov))
-    return float(median * np.exp(sigma * rng.standard_normal()))
+    return float(median * np.clip(np.exp(sigma * rng.standard_normal()), 0.3, 3.5))
 
 
 def sample_uptake(tracer: str, rng: np.random.Generator, randomized: bool = False) -> OrganUptake:
