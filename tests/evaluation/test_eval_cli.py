@@ -1,14 +1,16 @@
-"""End to end: ``seganypet evaluate`` with both baselines on two tiny synthetic cases."""
+"""End to end: ``seganypet evaluate`` on two tiny synthetic cases, through ``main([...])``."""
 
 from __future__ import annotations
 
 import csv
 import json
 
+import numpy as np
 import pytest
-from eval_phantoms import write_tiny_manifest
 
+from eval_phantoms import LESION, write_tiny_manifest
 from seganypet.cli import main
+from seganypet.data.manifest import read_manifest, write_manifest
 
 
 @pytest.fixture
@@ -16,36 +18,41 @@ def manifest(tmp_path, rng):
     return write_tiny_manifest(tmp_path / "data", rng)
 
 
-@pytest.mark.parametrize("baseline", ["threshold41", "suv2.5"])
-def test_evaluate_baseline_writes_csv_markdown_and_plot(manifest, tmp_path, baseline, capsys):
-    out = tmp_path / f"results_{baseline}"
-    code = main(["evaluate", "--manifest", str(manifest), "--baseline", baseline,
-                 "--clicks", "3", "--strategy", "center", "-o", str(out)])
+def _rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_evaluate_both_baselines_writes_csv_markdown_and_plot(manifest, tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(["evaluate", "--manifest", str(manifest), "--baseline", "threshold41",
+                 "--baseline", "suv2.5", "--clicks", "3", "--strategy", "center", "-o", str(out)])
     assert code == 0
-    with open(out / "results.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    # 2 cases x 2 targets x 3 clicks, in order
-    assert len(rows) == 12
-    assert {(r["case_id"], r["target_name"]) for r in rows} == {
-        (c, t) for c in ("case1", "case2") for t in ("liver", "lesion")}
+    rows = _rows(out / "results.csv")
+    assert len(rows) == 24  # 2 methods x 2 cases x 2 targets x 3 clicks
+    assert {(r["method"], r["case_id"], r["target_name"]) for r in rows} == {
+        (m, c, t) for m in ("threshold41", "suv2.5") for c in ("case1", "case2")
+        for t in ("liver", "lesion")}
     assert [int(r["click"]) for r in rows[:3]] == [1, 2, 3]
-    lesion = [r for r in rows if r["target_name"] == "lesion"]
-    liver = [r for r in rows if r["target_name"] == "liver"]
-    assert all(float(r["dice"]) == 1.0 for r in lesion)  # uniform hot sphere: exact
-    if baseline == "suv2.5":  # the 2.0-SUV liver is below the cut-off: never segmented
-        assert all(float(r["dice"]) == 0.0 and r["click_positive"] == "1" for r in liver)
-    else:  # the 41 % isocontour of the liver (uniform 2.0 SUV on 0.5) is the liver itself
-        assert all(float(r["dice"]) == 1.0 for r in liver)
+    for row in rows:
+        dsc = float(row["dice"])
+        if row["target_name"] == "lesion":  # uniform 8-SUV sphere: both rules are exact
+            assert dsc == 1.0
+        elif row["method"] == "suv2.5":  # the 2.0-SUV liver is below the cut-off
+            assert dsc == 0.0 and row["click_positive"] == "1"
+        else:  # the 41 % isocontour of a uniform 2.0-SUV liver on 0.5 is the liver itself
+            assert dsc == 1.0
     table = (out / "summary.md").read_text()
     assert table.startswith("| method | split | target | clicks |")
-    assert f"| {baseline} | test | lesion | 3 | 2 | 1.000 (1.000–1.000) |" in table
+    assert "| threshold41 | test | liver | 3 | 2 | 1.000 (1.000–1.000) |" in table
+    assert "| suv2.5 | test | liver | 1 | 2 | 0.000 (0.000–0.000) |" in table
     png = (out / "dice_vs_clicks.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
-    with open(out / "summary.csv", newline="") as handle:
-        summary = list(csv.DictReader(handle))
+    summary = _rows(out / "summary.csv")
     assert {r["metric"] for r in summary} >= {"dice", "nsd", "nsd_voxel", "seconds"}
     info = json.loads((out / "run.json").read_text())
-    assert info["method"] == baseline and info["clicks"] == 3 and info["machine"]["cpu_count"]
+    assert info["methods"] == ["threshold41", "suv2.5"] and info["machine"]["cpu_count"]
+    assert "--baseline threshold41 --baseline suv2.5" in info["command"]
     assert "summary.md" in capsys.readouterr().out
 
 
@@ -53,17 +60,37 @@ def test_evaluate_random_strategy_is_reproducible(manifest, tmp_path):
     def clicks(out):
         assert main(["evaluate", "--manifest", str(manifest), "--baseline", "suv2.5",
                      "--clicks", "2", "-o", str(out)]) == 0
-        with open(out / "results.csv", newline="") as handle:
-            return [(r["click_i"], r["click_j"], r["click_k"]) for r in csv.DictReader(handle)]
+        return [(r["click_i"], r["click_j"], r["click_k"]) for r in _rows(out / "results.csv")]
     first, second = clicks(tmp_path / "a"), clicks(tmp_path / "b")
     assert first == second and len(set(first)) > 2
 
 
+def test_evaluate_model_path_runs_a_session(manifest, tmp_path):
+    """The model path (load_model + Session) with the randomly initialised tiny preset: the
+    numbers are meaningless, the plumbing is not (clicks follow the ground truth only)."""
+    one = [r for r in read_manifest(manifest) if r.case_id == "case1"]
+    small = write_manifest([type(one[0])(**{**one[0].__dict__, "targets": (LESION,)})],
+                           tmp_path / "data" / "one.jsonl")
+    out = tmp_path / "model"
+    assert main(["evaluate", "--manifest", str(small), "--model", "tiny", "--clicks", "2",
+                 "-o", str(out)]) == 0
+    rows = _rows(out / "results.csv")
+    assert [(r["method"], r["target_name"], r["click"]) for r in rows] == [
+        ("model:tiny", "lesion", "1"), ("model:tiny", "lesion", "2")]
+    lesion_voxels = int((np.asarray(__import__("nibabel").load(one[0].label).dataobj) == LESION).sum())
+    for row in rows:
+        assert 0.0 <= float(row["dice"]) <= 1.0
+        assert float(row["target_volume_ml"]) == pytest.approx(lesion_voxels * 0.048)
+        assert float(row["seconds"]) > 0
+
+
 def test_evaluate_bad_input_is_one_line_exit_2(manifest, tmp_path, capsys):
+    out = tmp_path / "o"
     assert main(["evaluate", "--manifest", str(tmp_path / "missing.jsonl"), "--baseline",
-                 "suv2.5", "-o", str(tmp_path / "o")]) == 2
+                 "suv2.5", "-o", str(out)]) == 2
     assert main(["evaluate", "--manifest", str(manifest), "--baseline", "suv2.5",
-                 "--split", "train", "-o", str(tmp_path / "o")]) == 2
+                 "--split", "train", "-o", str(out)]) == 2
+    assert main(["evaluate", "--manifest", str(manifest), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("seganypet evaluate: error:") for line in err)
-    assert not (tmp_path / "o").exists()
+    assert len(err) == 3 and all(line.startswith("seganypet evaluate: error:") for line in err)
+    assert not out.exists()

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from monai.metrics import compute_surface_dice
 from scipy.spatial.distance import cdist
 
 from seganypet.errors import InputError
@@ -16,6 +18,7 @@ from seganypet.evaluation.metrics import (
     hausdorff95,
     normalized_surface_dice,
     score_masks,
+    surface_dice,
     voxel_tolerance_mm,
 )
 from seganypet.volume import Volume
@@ -101,6 +104,25 @@ def test_boundary_voxel_nsd_matches_brute_force(seed, tolerance):
     expected = _brute_force_nsd(pred, target, spacing, tolerance)
     got = normalized_surface_dice(pred, target, spacing, tolerance, subvoxel=False)
     assert got == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # MONAI's internal deprecation notice
+@pytest.mark.parametrize("subvoxel", [True, False])
+def test_multi_tolerance_nsd_equals_monai_compute_surface_dice(subvoxel):
+    """One distance computation for several tolerances gives MONAI's reference numbers."""
+    rng = np.random.default_rng(11)
+    target = rng.random((12, 13, 11)) > 0.5
+    pred = target ^ (rng.random(target.shape) > 0.8)
+    spacing = (1.5, 1.0, 3.0)
+    tolerances = [0.0, 1.0, 1.6, 3.0, 5.0]
+    batch = lambda m: torch.from_numpy(m.astype(np.float32))[None, None]
+    expected = [
+        float(compute_surface_dice(batch(pred), batch(target), [t], include_background=True,
+                                   spacing=list(spacing), use_subvoxels=subvoxel)[0, 0])
+        for t in tolerances
+    ]
+    assert surface_dice(pred, target, spacing, tolerances, subvoxel) == pytest.approx(expected)
+    assert len(set(np.round(expected, 6))) >= 3  # the tolerances really matter here
 
 
 def test_subvoxel_nsd_on_spheres_saturates_and_is_monotone():

@@ -8,10 +8,12 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from seganypet.clicks import STRATEGIES
+from seganypet.errors import InputError
 from seganypet.evaluation.baselines import BASELINES, make_baseline
 from seganypet.evaluation.protocol import Segmenter
 from seganypet.evaluation.report import write_report
@@ -31,10 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Writes results.csv, summary.csv, summary.md, dice_vs_clicks.png and run.json.",
     )
     parser.add_argument("--manifest", type=Path, required=True, help="JSON-lines manifest")
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", help="model name (e.g. a preset or 'default') or checkpoint path")
-    which.add_argument("--baseline", choices=sorted(BASELINES),
-                       help="model-free baseline: 41%% of SUVmax isocontour, or SUV >= 2.5")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME_OR_PATH",
+                        help="model name (a preset or 'default') or checkpoint path (repeatable)")
+    parser.add_argument("--baseline", action="append", default=[], choices=sorted(BASELINES),
+                        help="model-free baseline (repeatable): threshold41 = 41%% of SUVmax "
+                        "isocontour, suv2.5 = SUV >= 2.5 component")
     parser.add_argument("--clicks", type=int, default=5, help="clicks per target (default 5)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="random",
                         help="click placement: uniform random voxel, or distance-transform "
@@ -63,21 +66,21 @@ def _model_factory(name_or_path: str, device: str) -> Callable[[], Segmenter]:
 def _command(args: argparse.Namespace) -> str:
     """The equivalent command line (rebuilt from the parsed options, so it is also right when
     ``main([...])`` is called from Python)."""
-    which = f"--model {args.model}" if args.model else f"--baseline {args.baseline}"
-    splits = "".join(f" --split {s}" for s in args.splits or [])
-    return (f"seganypet evaluate --manifest {args.manifest} {which} --clicks {args.clicks} "
-            f"--strategy {args.strategy}{splits} --seed {args.seed} "
+    repeated = [f"--{flag} {value}" for flag in ("model", "baseline", "split")
+                for value in getattr(args, "splits" if flag == "split" else flag) or []]
+    return (f"seganypet evaluate --manifest {args.manifest} {' '.join(repeated)} "
+            f"--clicks {args.clicks} --strategy {args.strategy} --seed {args.seed} "
             f"--tolerance-mm {args.tolerance_mm}{' --hd95' if args.hd95 else ''} -o {args.output}")
 
 
-def _run_info(args: argparse.Namespace, method: str, seconds: float) -> dict[str, Any]:
+def _run_info(args: argparse.Namespace, methods: list[str], seconds: float) -> dict[str, Any]:
     """What is needed to reproduce and place the numbers: command, settings and machine."""
     import torch
 
     return {
         "command": _command(args),
         "manifest": str(args.manifest.resolve()),
-        "method": method,
+        "methods": methods,
         "clicks": args.clicks,
         "strategy": args.strategy,
         "splits": args.splits,
@@ -91,20 +94,32 @@ def _run_info(args: argparse.Namespace, method: str, seconds: float) -> dict[str
     }
 
 
+def _methods(args: argparse.Namespace) -> list[tuple[str, Callable[[], Callable[[], Segmenter]]]]:
+    """(name, factory maker) per requested method; models are loaded only when evaluated."""
+    methods = [(name, partial(make_baseline, name)) for name in args.baseline]
+    methods += [(f"model:{name}", partial(_model_factory, name, args.device)) for name in args.model]
+    if not methods:
+        raise InputError("nothing to evaluate: give --model NAME_OR_PATH and/or --baseline "
+                         f"{{{','.join(sorted(BASELINES))}}}")
+    return methods
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    if args.baseline:
-        method, factory = args.baseline, make_baseline(args.baseline)
-    else:
-        method, factory = f"model:{args.model}", _model_factory(args.model, args.device)
-    rows = evaluate_manifest(
-        args.manifest, factory, method, n_clicks=args.clicks, strategy=args.strategy,
-        seed=args.seed, splits=args.splits, tolerance_mm=args.tolerance_mm, with_hd95=args.hd95,
-    )
+    if args.clicks < 1:
+        raise InputError(f"--clicks must be at least 1, got {args.clicks}")
+    rows: list[dict[str, Any]] = []
+    methods = _methods(args)
+    for method, make_factory in methods:
+        rows += evaluate_manifest(
+            args.manifest, make_factory(), method, n_clicks=args.clicks, strategy=args.strategy,
+            seed=args.seed, splits=args.splits, tolerance_mm=args.tolerance_mm,
+            with_hd95=args.hd95,
+        )
     paths = write_report(rows, args.output)
     run_json = args.output / "run.json"
     with atomic_path(run_json) as tmp:
-        info = _run_info(args, method, time.perf_counter() - start)
+        info = _run_info(args, [m for m, _ in methods], time.perf_counter() - start)
         tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     print(paths["table"].read_text(encoding="utf-8"), end="")
     print(f"wrote {', '.join(str(p) for p in [*paths.values(), run_json])}")

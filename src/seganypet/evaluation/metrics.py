@@ -5,7 +5,7 @@ Conventions (SegAnyPET ``metric_utils.py``, spec §1d):
 * DSC = 2|G∩P| / (|G|+|P|); both empty -> NaN; exactly one empty -> 0.
 * NSD (normalised surface Dice) at a tolerance in mm, the DeepMind ``surface-distance``
   definition the paper used (area-weighted surface elements), via MONAI's
-  ``compute_surface_dice(use_subvoxels=True)``; ``subvoxel=False`` counts boundary voxels
+  surface distances with ``use_subvoxels=True``; ``subvoxel=False`` counts boundary voxels
   instead. The paper's 1 mm is below PET voxel size, so a voxel-size-aware tolerance (the
   largest voxel edge) is reported beside it. Empty rules as DSC.
 * autoPET false-positive volume: predicted 18-connected components touching no ground truth;
@@ -16,12 +16,14 @@ Conventions (SegAnyPET ``metric_utils.py``, spec §1d):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import cc3d
 import numpy as np
 import torch
-from monai.metrics import compute_hausdorff_distance, compute_surface_dice
+from monai.metrics import compute_hausdorff_distance
+from monai.metrics.utils import get_edge_surface_distance
 
 from seganypet.errors import InputError
 from seganypet.volume import Volume
@@ -34,6 +36,7 @@ __all__ = [
     "hausdorff95",
     "normalized_surface_dice",
     "score_masks",
+    "surface_dice",
     "voxel_tolerance_mm",
 ]
 
@@ -65,6 +68,55 @@ def _as_batch(mask: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
 
 
+def _crop_to_union(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both masks cropped to the bounding box of their union plus one voxel (clipped to the
+    array), so whole-body volumes are not converted to tensors for a small lesion. Surface
+    distances are translation-invariant and MONAI pads the array border itself."""
+    union = pred | target
+    box = []
+    for axis in range(3):
+        hits = np.flatnonzero(union.any(axis=tuple(a for a in range(3) if a != axis)))
+        box.append(slice(max(int(hits[0]) - 1, 0), int(hits[-1]) + 2))
+    return pred[tuple(box)], target[tuple(box)]
+
+
+def surface_dice(
+    pred: np.ndarray,
+    target: np.ndarray,
+    spacing: Spacing,
+    tolerances_mm: Sequence[float],
+    subvoxel: bool = True,
+) -> list[float]:
+    """NSD of two ``(I, J, K)`` masks at each tolerance in mm; the surface distances (MONAI,
+    in mm via ``spacing``) are computed once for all tolerances.
+
+    With ``subvoxel`` the surface elements and their areas are DeepMind's (MONAI
+    ``use_subvoxels=True``, as ``compute_surface_dice``); otherwise every boundary voxel counts
+    once. Returns NaN if both masks are empty, 0 if exactly one is.
+    """
+    pred, target = _pair(pred, target)
+    if not pred.any() and not target.any():
+        return [float("nan")] * len(tolerances_mm)
+    if not pred.any() or not target.any():
+        return [0.0] * len(tolerances_mm)
+    pred, target = _crop_to_union(pred, target)
+    with warnings.catch_warnings():  # MONAI 1.5+ warns about its own deprecated internal call
+        warnings.simplefilter("ignore", FutureWarning)
+        (edges_pred, edges_gt), (to_target, to_pred), areas = get_edge_surface_distance(
+            _as_batch(pred)[0, 0], _as_batch(target)[0, 0], spacing=[float(s) for s in spacing],
+            use_subvoxels=subvoxel, symmetric=True, warn_empty=False,
+        )
+    if subvoxel:  # weight each surface element by its area
+        weight_pred, weight_gt = areas[0][edges_pred], areas[1][edges_gt]
+    else:
+        weight_pred, weight_gt = torch.ones_like(to_target), torch.ones_like(to_pred)
+    total = float(weight_pred.sum() + weight_gt.sum())
+    return [
+        float(weight_pred[to_target <= tol].sum() + weight_gt[to_pred <= tol].sum()) / total
+        for tol in map(float, tolerances_mm)
+    ]
+
+
 def normalized_surface_dice(
     pred: np.ndarray,
     target: np.ndarray,
@@ -72,22 +124,8 @@ def normalized_surface_dice(
     tolerance_mm: float = 1.0,
     subvoxel: bool = True,
 ) -> float:
-    """NSD of two ``(I, J, K)`` masks at ``tolerance_mm`` (distances in mm via ``spacing``).
-
-    Returns NaN if both masks are empty, 0 if exactly one is.
-    """
-    pred, target = _pair(pred, target)
-    if not pred.any() and not target.any():
-        return float("nan")
-    if not pred.any() or not target.any():
-        return 0.0
-    with warnings.catch_warnings():  # MONAI warns about empty classes we already handled
-        warnings.simplefilter("ignore")
-        nsd = compute_surface_dice(
-            _as_batch(pred), _as_batch(target), class_thresholds=[float(tolerance_mm)],
-            include_background=True, spacing=[float(s) for s in spacing], use_subvoxels=subvoxel,
-        )
-    return float(nsd[0, 0])
+    """NSD of two ``(I, J, K)`` masks at one tolerance in mm (see :func:`surface_dice`)."""
+    return surface_dice(pred, target, spacing, [tolerance_mm], subvoxel)[0]
 
 
 def hausdorff95(pred: np.ndarray, target: np.ndarray, spacing: Spacing) -> float:
@@ -167,11 +205,12 @@ def score_masks(
     p, t = pred.array != 0, target.array != 0
     spacing, voxel_ml = target.spacing, target.voxel_volume_ml
     voxel_tol = voxel_tolerance_mm(spacing)
+    nsd, nsd_voxel = surface_dice(p, t, spacing, [tolerance_mm, voxel_tol])
     return SegmentationScores(
         dice=dice(p, t),
-        nsd=normalized_surface_dice(p, t, spacing, tolerance_mm),
+        nsd=nsd,
         nsd_tolerance_mm=float(tolerance_mm),
-        nsd_voxel=normalized_surface_dice(p, t, spacing, voxel_tol),
+        nsd_voxel=nsd_voxel,
         nsd_voxel_tolerance_mm=voxel_tol,
         fp_volume_ml=false_positive_volume_ml(p, t, voxel_ml),
         fn_volume_ml=false_negative_volume_ml(p, t, voxel_ml),

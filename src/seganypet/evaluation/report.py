@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from seganypet.evaluation.aggregate import GROUP_BY, Summary, summarize
 from seganypet.io.atomic import atomic_path
@@ -95,9 +96,10 @@ def plot_dice_vs_clicks(summaries: Iterable[Summary], path: str | os.PathLike[st
                           color=line.get_color(), alpha=0.15)
     axes.set(xlabel="clicks", ylabel="DSC (median, IQR band)", ylim=(0, 1.02),
              title="DSC against the number of simulated clicks")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(alpha=0.3)
     if curves:
-        axes.legend(fontsize="small", loc="lower right")
+        axes.legend(fontsize="small", loc="best")
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
