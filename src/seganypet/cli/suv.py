@@ -7,7 +7,9 @@ import json
 from datetime import datetime, time
 from pathlib import Path
 
+from seganypet.cli._scan_input import add_scan_arguments, read_scan
 from seganypet.errors import InputError
+from seganypet.volume import Volume
 
 __all__ = ["register", "run"]
 
@@ -22,15 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("dicom_dir", type=Path, help="folder holding one PET series")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output .nii.gz/.nrrd/.mha")
-    parser.add_argument("--weight", type=float, metavar="KG", help="patient weight in kg")
-    parser.add_argument("--dose", type=float, metavar="MBQ", help="injected activity in MBq")
-    parser.add_argument("--injection-time", metavar="HH:MM:SS",
-                        help="injection time (same day as the scan, or the evening before), "
-                        "or YYYY-MM-DDTHH:MM:SS")
-    parser.add_argument("--half-life", type=float, metavar="SECONDS", help="radionuclide half-life")
-    parser.add_argument("--sul", action="store_true", help="lean-body-mass SUV (Janmahasatian)")
-    parser.add_argument("--height", type=float, metavar="CM", help="patient height in cm (for --sul)")
-    parser.add_argument("--sex", choices=("M", "F"), help="patient sex (for --sul)")
+    add_scan_arguments(parser)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the parameters as JSON")
     parser.set_defaults(handler=run)
 
@@ -49,21 +43,11 @@ def parse_injection_time(text: str | None) -> time | datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     from seganypet.io.write import write_image
-    from seganypet.io.read import read_pet
 
     if not args.dicom_dir.is_dir():
         raise InputError(f"{args.dicom_dir} is not a folder; `seganypet suv` converts a DICOM PET "
                          "series folder")
-    volume = read_pet(
-        args.dicom_dir,
-        weight_kg=args.weight,
-        dose_bq=None if args.dose is None else args.dose * 1e6,
-        injection_time=parse_injection_time(args.injection_time),
-        half_life_s=args.half_life,
-        height_m=None if args.height is None else args.height / 100.0,
-        sex=args.sex,
-        sul=args.sul,
-    )
+    volume = read_scan(args.dicom_dir, args)
     write_image(volume, args.output)
     params = volume.meta["suv"]
     if args.json:
@@ -75,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_parameters(volume, output: Path) -> None:
+def _print_parameters(volume: Volume, output: Path) -> None:
     params = volume.meta["suv"]
     rows = [
         ("unit", params.get("unit")),
@@ -92,7 +76,7 @@ def _print_parameters(volume, output: Path) -> None:
         ("SUV factor (per Bq/ml)", params.get("factor")),
         ("SUL / SUVbw ratio", params.get("sul_ratio")),
         ("overridden", ", ".join(params.get("overrides") or []) or "nothing"),
-        ("SUV max", f"{float(volume.array.max()):.3f}"),
+        (f"{volume.unit} max", f"{float(volume.array.max()):.3f}"),
     ]
     for name, value in rows:
         if value is not None:
