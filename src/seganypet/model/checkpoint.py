@@ -52,13 +52,25 @@ def _torch_load(path: Path) -> object:
         with torch.serialization.safe_globals(_SAFE_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
-        raise InputError(
-            f"refusing to load {path}: it contains pickled objects that are not plain weights "
-            f"({first_line}); only tensors, argparse.Namespace and numpy scalars are allowed"
-        ) from None
+        reason = _unpickling_reason(str(err))
+        if "GLOBAL" in reason or "global" in reason:
+            raise InputError(
+                f"refusing to load {path}: it contains pickled objects that are not plain "
+                f"weights ({reason}); only tensors, argparse.Namespace and numpy scalars are "
+                f"allowed. Re-save the weights as a state dict from a trusted environment"
+            ) from None
+        raise InputError(f"cannot read {path} as a PyTorch checkpoint ({reason})") from None
     except (RuntimeError, EOFError, OSError) as err:
         raise InputError(f"cannot read {path} as a PyTorch checkpoint: {err}") from None
+
+
+def _unpickling_reason(message: str) -> str:
+    """The informative line of torch's weights-only error (it wraps it in generic advice)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if "GLOBAL" in line or "Unsupported" in line or "global" in line.lower():
+            return line
+    return lines[-1] if lines else "unreadable pickle"
 
 
 def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
