@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
-import numpy as np
 import pytest
-
 from eval_phantoms import LESION, write_tiny_manifest
+
 from seganypet.cli import main
 from seganypet.data.manifest import read_manifest, write_manifest
+from seganypet.io.nifti import read_nifti
 
 
 @pytest.fixture
@@ -69,15 +70,14 @@ def test_evaluate_model_path_runs_a_session(manifest, tmp_path):
     """The model path (load_model + Session) with the randomly initialised tiny preset: the
     numbers are meaningless, the plumbing is not (clicks follow the ground truth only)."""
     one = [r for r in read_manifest(manifest) if r.case_id == "case1"]
-    small = write_manifest([type(one[0])(**{**one[0].__dict__, "targets": (LESION,)})],
-                           tmp_path / "data" / "one.jsonl")
+    small = write_manifest([replace(one[0], targets=(LESION,))], tmp_path / "data" / "one.jsonl")
     out = tmp_path / "model"
     assert main(["evaluate", "--manifest", str(small), "--model", "tiny", "--clicks", "2",
                  "-o", str(out)]) == 0
     rows = _rows(out / "results.csv")
     assert [(r["method"], r["target_name"], r["click"]) for r in rows] == [
         ("model:tiny", "lesion", "1"), ("model:tiny", "lesion", "2")]
-    lesion_voxels = int((np.asarray(__import__("nibabel").load(one[0].label).dataobj) == LESION).sum())
+    lesion_voxels = int((read_nifti(one[0].label).array == LESION).sum())
     for row in rows:
         assert 0.0 <= float(row["dice"]) <= 1.0
         assert float(row["target_volume_ml"]) == pytest.approx(lesion_voxels * 0.048)
