@@ -28,6 +28,12 @@ _PUBLIC = {
     "read_dicom_seg": "seganypet.io.dicom_seg",
     "load_model": "seganypet.model",
     "build_model": "seganypet.model",
+    "object_stats": "seganypet.quantify",
+    "lesion_table": "seganypet.quantify",
+    "region_stats": "seganypet.quantify",
+    "suv_peak": "seganypet.quantify",
+    "liver_reference": "seganypet.quantify",
+    "isocontour_from_seed": "seganypet.quantify",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -160,3 +160,31 @@ def test_cli_network_spearman_peak_and_threshold(cohort):
     assert set(read_edges(out / "edges.csv")) == {("liver", "spleen"), ("brain", "muscle")}
     assert json.loads((out / "network.json").read_text())["metric"] == "peak"
     assert main(["network", "--manifest", str(folder / "missing.jsonl"), "-o", str(out)]) == 2
+
+
+def test_uptake_table_selects_organs(tmp_path, rng):
+    """In-memory cases through ``read_case``: lesions excluded by default, an organ seen in
+    only 2 subjects dropped, ``include`` patterns honoured, values equal numpy means."""
+    from seganypet.quantify.uptake import organ_uptake_table
+
+    names = {1: "kidney_left", 2: "kidney_right", 3: "rare", 101: "lesion_1"}
+    labels = np.zeros((12, 6, 6), dtype=np.uint8)
+    for n, label in enumerate(names):
+        labels[3 * n:3 * n + 3, 1:5, 1:5] = label
+    cases = {}
+    for s in range(4):
+        case_labels = labels if s < 2 else np.where(labels == 3, 0, labels)
+        cases[f"c{s}"] = (Volume(rng.uniform(1, 5, size=labels.shape), np.eye(4)),
+                          Volume(case_labels, np.eye(4)))
+    records = [CaseRecord(c, tmp_path / f"{c}.nii.gz", tmp_path / f"{c}_l.nii.gz", names)
+               for c in cases]
+    table = organ_uptake_table(records, read_case=lambda r: cases[r.case_id])
+    assert table.organs == ["kidney_left", "kidney_right"] and table.case_ids == list(cases)
+    image, case_labels = cases["c3"]
+    assert table.values[3, 1] == pytest.approx(image.array[case_labels.array == 2].mean())
+    everything = organ_uptake_table(records, read_case=lambda r: cases[r.case_id], exclude=(),
+                                    min_subjects=2)
+    assert everything.organs == ["kidney_left", "kidney_right", "lesion_1", "rare"]
+    assert np.isnan(everything.values[2:, 3]).all()
+    with pytest.raises(InputError, match="fewer than 2 organs"):
+        organ_uptake_table(records, read_case=lambda r: cases[r.case_id], include=["kidney_l*"])

@@ -26,6 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="keep organ pairs with Benjamini-Hochberg q <= FDR (default 0.05)")
     rule.add_argument("--r-threshold", type=float, help="keep organ pairs with |r| >= this instead")
     parser.add_argument("--split", help="use only cases of this split (train/val/test/external)")
+    parser.add_argument("--include", nargs="+", metavar="PATTERN",
+                        help="use only labels whose names match these glob patterns, e.g. 'kidney*'")
+    parser.add_argument("--exclude", nargs="*", default=["lesion*"], metavar="PATTERN",
+                        help="skip labels whose names match (default: 'lesion*'; give --exclude "
+                        "with no pattern to keep everything)")
+    parser.add_argument("--min-subjects", type=int, default=3,
+                        help="drop organs measured in fewer subjects (default 3)")
     parser.set_defaults(handler=run)
 
 
@@ -38,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     records = read_manifest(args.manifest)
     if args.split:
         records = filter_records(records, split=args.split)
-    table = organ_uptake_table(records, metric=args.metric)
+    table = organ_uptake_table(records, metric=args.metric, include=args.include,
+                               exclude=args.exclude, min_subjects=args.min_subjects)
     fdr = None if args.r_threshold is not None else args.fdr
     network = correlation_network(table.values, table.organs, args.method, fdr=fdr,
                                   r_threshold=args.r_threshold)

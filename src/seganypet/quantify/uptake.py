@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -13,12 +15,13 @@ from seganypet.errors import InputError
 from seganypet.quantify.stats import object_stats
 from seganypet.volume import Volume
 
-__all__ = ["METRICS", "UptakeTable", "organ_uptake_table", "case_uptake"]
+__all__ = ["METRICS", "DEFAULT_EXCLUDE", "UptakeTable", "organ_uptake_table", "case_uptake"]
 
 logger = logging.getLogger(__name__)
 
 # metric name -> RegionStats attribute
 METRICS = {"mean": "suv_mean", "peak": "suv_peak", "max": "suv_max"}
+DEFAULT_EXCLUDE = ("lesion*",)
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,26 @@ def _default_reader(record: CaseRecord) -> tuple[Volume, Volume]:
     return image, read_label_map(record.label, reference=image)
 
 
+def _wanted_ids(record: CaseRecord, include: Sequence[str] | None, exclude: Sequence[str]) -> list[int]:
+    """The record's target ids whose names match ``include`` (any) and no ``exclude`` pattern."""
+    ids = []
+    for label in record.target_ids:
+        name = record.label_names.get(label, f"label_{label}")
+        if include is not None and not any(fnmatch.fnmatchcase(name, p) for p in include):
+            continue
+        if any(fnmatch.fnmatchcase(name, p) for p in exclude):
+            continue
+        ids.append(label)
+    return ids
+
+
 def organ_uptake_table(
     records: Sequence[CaseRecord],
     metric: str = "mean",
     read_case: Callable[[CaseRecord], tuple[Volume, Volume]] | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    min_subjects: int = 3,
 ) -> UptakeTable:
     """Uptake of every named organ (``record.target_ids``) of every labelled case.
 
@@ -66,6 +85,10 @@ def organ_uptake_table(
         metric: ``"mean"`` (SUVmean), ``"peak"`` (SUVpeak) or ``"max"``.
         read_case: ``record -> (SUV image, label map on its grid)``; default ``read_pet`` +
             ``read_label_map`` (any format they accept, label map re-indexed onto the image).
+        include: keep only label names matching one of these glob patterns (None: all).
+        exclude: drop label names matching any of these glob patterns; by default
+            ``lesion*``, because lesion k of one subject is not lesion k of another.
+        min_subjects: drop organs measured in fewer subjects (a correlation needs 3).
 
     Raises:
         InputError: when fewer than 3 cases have labels (no correlation is possible).
@@ -78,10 +101,14 @@ def organ_uptake_table(
             continue
         image, labels = read_case(record)
         per_case[record.case_id] = case_uptake(image, labels, record.label_names,
-                                               record.target_ids, metric)
+                                               _wanted_ids(record, include, exclude), metric)
         logger.info("case %s: %d organs", record.case_id, len(per_case[record.case_id]))
     if len(per_case) < 3:
         raise InputError(f"need at least 3 labelled cases for a cohort network, got {len(per_case)}")
-    organs = sorted({name for uptake in per_case.values() for name in uptake})
+    counts = Counter(name for uptake in per_case.values() for name in uptake)
+    organs = sorted(name for name, n in counts.items() if n >= min_subjects)
+    if len(organs) < 2:
+        raise InputError(f"fewer than 2 organs are measured in >= {min_subjects} subjects "
+                         "(check the label names and --include/--exclude)")
     values = np.array([[uptake.get(o, np.nan) for o in organs] for uptake in per_case.values()])
     return UptakeTable(list(per_case), organs, values, metric)
