@@ -43,15 +43,18 @@ def _gaussian_noise_gain(sigma_vox: np.ndarray, truncate: float) -> float:
 
 
 def correlated_noise(shape: tuple[int, int, int], spacing_mm: tuple[float, float, float],
-                     fwhm_mm: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit-std Gaussian noise ``(I, J, K)`` float32 with a Gaussian correlation of ``fwhm_mm``.
+                     fwhm_mm: float | tuple[float, float, float],
+                     rng: np.random.Generator) -> np.ndarray:
+    """Unit-std Gaussian noise ``(I, J, K)`` float32 with a Gaussian correlation of ``fwhm_mm``
+    (one value, or one per axis).
 
     Reconstructed PET noise is spatially correlated over about the system resolution
     (iterative reconstruction + post-filter), which gives the blotchy texture of real scans.
     """
     white = rng.standard_normal(shape, dtype=np.float32)
-    sigma = np.asarray([fwhm_mm / 2.3548 / s for s in spacing_mm])
-    if fwhm_mm <= 0:
+    fwhm = np.broadcast_to(np.asarray(fwhm_mm, dtype=float), (3,))
+    sigma = fwhm / 2.3548 / np.asarray(spacing_mm, dtype=float)
+    if not np.any(sigma > 0):
         return white
     truncate = 3.0
     out = ndimage.gaussian_filter(white, sigma, truncate=truncate, mode="nearest")
