@@ -89,7 +89,8 @@ def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLik
     ras_mask = None if mask is None else canonical_array(volume, mask > 0)
     spacing = canonical_spacing(volume)
     aspect = float(spacing[2] / spacing[0])
-    vmax = float(np.percentile(ras, 99.5)) or 1.0
+    # Clinical PET display: inverted grey, SUV 0-6 (organs readable, lesions saturate).
+    vmax = 6.0 if volume.unit.upper().startswith("SU") else (float(np.percentile(ras, 99.5)) or 1.0)
     clicks = clicks or []
     j = int(round(canonical_index(volume, clicks[0][0])[1])) if clicks else ras.shape[1] // 2
     fig, axes = plt.subplots(1, 2, figsize=(8, 6), dpi=100)
