@@ -22,7 +22,10 @@ _LAZY = {
     "read_dicom_seg": "seganypet.io.dicom_seg",
 }
 
-__all__ = sorted(["read_nifti", "write_nifti", *_LAZY])
+__all__ = [
+    "read_dicom_seg", "read_label_map", "read_mask", "read_nifti", "read_pet", "write_dicom_seg",
+    "write_image", "write_label_map", "write_mask", "write_nifti",
+]
 
 
 def __getattr__(name: str) -> Any:

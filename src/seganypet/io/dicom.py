@@ -21,11 +21,16 @@ from pydicom.errors import InvalidDicomError
 from seganypet.errors import InputError
 from seganypet.io.dicom_geometry import series_geometry
 from seganypet.io.itk import zyx_to_ijk
-from seganypet.io.pet_header import HeaderOverrides, PetHeader, apply_overrides, pet_headers_from_series
+from seganypet.io.pet_header import (
+    HeaderOverrides,
+    PetHeader,
+    apply_overrides,
+    pet_headers_from_series,
+)
 from seganypet.io.suv import SuvConversion, sul_ratio, suv_factor
 from seganypet.volume import Volume
 
-__all__ = ["read_dicom_pet", "read_dicom_files", "select_series"]
+__all__ = ["read_dicom_files", "read_dicom_pet", "select_series"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +147,7 @@ def _rescaled_pixels(ds: Dataset, path: Path) -> np.ndarray:
 def _dicom_meta(datasets: Sequence[Dataset], paths: Sequence[Path]) -> dict[str, object]:
     first = datasets[0]
     return {
-        "files": [str(p) for p in paths],  # sorted like the k axis
+        "files": [str(p.resolve()) for p in paths],  # sorted like the k axis; absolute for SEG export
         "sop_instance_uids": [str(ds.SOPInstanceUID) for ds in datasets],
         "series_instance_uid": str(first.get("SeriesInstanceUID", "")),
         "study_instance_uid": str(first.get("StudyInstanceUID", "")),

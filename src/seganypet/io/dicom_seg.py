@@ -29,7 +29,7 @@ from seganypet.io.grid import reorient_to
 from seganypet.io.itk import ijk_to_zyx, zyx_to_ijk
 from seganypet.volume import RAS_TO_LPS, Volume
 
-__all__ = ["write_dicom_seg", "read_dicom_seg"]
+__all__ = ["read_dicom_seg", "write_dicom_seg"]
 
 
 def write_dicom_seg(labels: Volume, path: str | os.PathLike[str], source: Volume | str | os.PathLike[str],

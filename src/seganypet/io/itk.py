@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from seganypet.io.atomic import atomic_path
 from seganypet.volume import RAS_TO_LPS, InvalidVolumeError, Volume
 
-__all__ = ["zyx_to_ijk", "ijk_to_zyx", "sitk_to_volume", "volume_to_sitk", "read_itk", "write_itk"]
+__all__ = ["ijk_to_zyx", "read_itk", "sitk_to_volume", "volume_to_sitk", "write_itk", "zyx_to_ijk"]
 
 
 def zyx_to_ijk(array: np.ndarray) -> np.ndarray:

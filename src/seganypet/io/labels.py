@@ -18,7 +18,7 @@ from seganypet.io.atomic import atomic_path
 from seganypet.io.write import write_image
 from seganypet.volume import InvalidVolumeError, Volume
 
-__all__ = ["write_label_map", "write_mask", "sidecar_path", "read_label_names", "label_dtype"]
+__all__ = ["label_dtype", "read_label_names", "sidecar_path", "write_label_map", "write_mask"]
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -36,9 +36,9 @@ def label_dtype(array: np.ndarray) -> type:
     values = np.asarray(array)
     if values.dtype == bool:
         return np.uint8
-    if np.issubdtype(values.dtype, np.floating):
-        if not np.all(np.isfinite(values)) or not np.array_equal(values, np.round(values)):
-            raise InvalidVolumeError("a label map must hold whole numbers (got fractional, NaN or Inf values)")
+    if np.issubdtype(values.dtype, np.floating) and (
+            not np.all(np.isfinite(values)) or not np.array_equal(values, np.round(values))):
+        raise InvalidVolumeError("a label map must hold whole numbers (got fractional, NaN or Inf values)")
     if values.size and (values.min() < 0 or values.max() > np.iinfo(np.uint16).max):
         raise InvalidVolumeError(f"label values must lie in 0..65535 (got {values.min()}..{values.max()})")
     return np.uint8 if not values.size or values.max() <= 255 else np.uint16

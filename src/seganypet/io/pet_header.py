@@ -18,14 +18,14 @@ from pydicom.dataset import Dataset
 from seganypet.errors import InputError
 
 __all__ = [
-    "PetHeader",
     "HeaderOverrides",
-    "pet_header_from_dataset",
-    "pet_headers_from_series",
+    "PetHeader",
     "apply_overrides",
     "parse_da",
-    "parse_tm",
     "parse_dt",
+    "parse_tm",
+    "pet_header_from_dataset",
+    "pet_headers_from_series",
 ]
 
 _TM_PATTERN = re.compile(r"^(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?$")

@@ -25,7 +25,7 @@ from seganypet.io.pet_header import HeaderOverrides
 from seganypet.io.rtstruct import read_rtstruct_mask
 from seganypet.volume import Volume
 
-__all__ = ["read_pet", "read_label_map", "read_mask", "read_image_file"]
+__all__ = ["read_image_file", "read_label_map", "read_mask", "read_pet"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ def read_pet(path: str | os.PathLike[str], *, weight_kg: float | None = None, do
         overrides = HeaderOverrides(weight_kg=weight_kg, dose_bq=dose_bq, injection_time=injection_time,
                                     half_life_s=half_life_s, height_m=height_m, sex=sex)
         return read_dicom_pet(path, overrides, sul=sul, series_uid=series_uid)
+    given = {"weight_kg": weight_kg, "dose_bq": dose_bq, "injection_time": injection_time,
+             "half_life_s": half_life_s, "height_m": height_m, "sex": sex}
+    ignored = sorted(name for name, value in given.items() if value is not None)
+    if ignored or sul:
+        logger.warning("%s is an image file, already in %s: %s ignored (they apply to DICOM input)",
+                       path, unit, ", ".join(ignored + ["sul"] * sul))
     volume = read_image_file(path, unit)
     array = volume.array.astype(np.float32, copy=False)
     if np.nanmax(array) > _MAX_PLAUSIBLE_SUV:
@@ -104,7 +110,7 @@ def _dicom_modality(path: Path) -> str | None:
         return None
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"])
-    except Exception:  # not DICOM (or unreadable): let the image readers report it
+    except Exception:  # noqa: BLE001 -- not DICOM (or unreadable): the image readers report it
         return None
     return str(ds.get("Modality", ""))
 

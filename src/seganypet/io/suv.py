@@ -25,7 +25,7 @@ from typing import Any
 from seganypet.errors import InputError
 from seganypet.io.pet_header import PetHeader
 
-__all__ = ["SuvConversion", "suv_factor", "sul_ratio"]
+__all__ = ["SuvConversion", "sul_ratio", "suv_factor"]
 
 # Plausible ranges; outside them a tag is almost surely wrong (or in the wrong unit).
 _WEIGHT_KG = (1.0, 500.0)
@@ -120,8 +120,8 @@ def _bqml_conversion(header: PetHeader) -> SuvConversion:
                           "--weight KG (e.g. --weight 71)")
     dose = _check_range("RadionuclideTotalDose (0018,1074)", header.injected_dose_bq, _DOSE_BQ,
                         "--dose MBQ (e.g. --dose 370)")
-    common = dict(method="BQML", decay_correction=header.decay_correction, weight_kg=weight,
-                  injected_dose_bq=dose, overrides=header.overrides)
+    common = {"method": "BQML", "decay_correction": header.decay_correction, "weight_kg": weight,
+              "injected_dose_bq": dose, "overrides": header.overrides}
     if header.decay_correction == "ADMIN":
         # Already decay-corrected to the injection time: the injected dose is the reference.
         return SuvConversion(factor=weight * 1000.0 / dose, decayed_dose_bq=dose, **common)
