@@ -8,7 +8,7 @@ from pathlib import Path
 
 from seganypet.errors import InputError
 
-__all__ = ["register", "run", "read_names"]
+__all__ = ["read_names", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -31,8 +31,8 @@ from seganypet.volume import Volume
 __all__ = [
     "Delineation",
     "isocontour_from_seed",
-    "threshold_from_seed",
     "threshold_components",
+    "threshold_from_seed",
 ]
 
 # Step 3 converges after one update in exact arithmetic (the new maximum is in the component

@@ -7,7 +7,7 @@ import numpy as np
 from seganypet.errors import InputError
 from seganypet.volume import Volume
 
-__all__ = ["mask_on_grid", "labels_on_grid", "check_connectivity"]
+__all__ = ["check_connectivity", "labels_on_grid", "mask_on_grid"]
 
 
 def _array_on_grid(image: Volume, other: Volume | np.ndarray, what: str) -> np.ndarray:

@@ -26,8 +26,14 @@ from scipy import stats
 
 from seganypet.errors import InputError
 
-__all__ = ["METHODS", "Edge", "CorrelationNetwork", "correlation_network", "graph_metrics",
-           "benjamini_hochberg"]
+__all__ = [
+    "METHODS",
+    "CorrelationNetwork",
+    "Edge",
+    "benjamini_hochberg",
+    "correlation_network",
+    "graph_metrics",
+]
 
 METHODS = ("pearson", "spearman")
 _MIN_SUBJECTS = 3

@@ -23,7 +23,7 @@ from seganypet.io.atomic import atomic_path
 from seganypet.quantify.network import CorrelationNetwork, graph_metrics
 from seganypet.quantify.uptake import UptakeTable
 
-__all__ = ["write_network", "plot_network", "plot_correlation_matrix"]
+__all__ = ["plot_correlation_matrix", "plot_network", "write_network"]
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:

@@ -31,10 +31,10 @@ from seganypet.volume import Volume
 __all__ = [
     "PEAK_RADIUS_MM",
     "PeakResult",
-    "sphere_kernel",
     "local_sphere_means",
     "padded_box",
     "peak_in_box",
+    "sphere_kernel",
     "suv_peak",
 ]
 

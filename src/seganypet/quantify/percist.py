@@ -29,7 +29,7 @@ from seganypet.quantify.masks import mask_on_grid
 from seganypet.quantify.peak import padded_box, sphere_kernel
 from seganypet.volume import Volume
 
-__all__ = ["LIVER_SPHERE_DIAMETER_MM", "LiverReference", "liver_reference", "deepest_voxel"]
+__all__ = ["LIVER_SPHERE_DIAMETER_MM", "LiverReference", "deepest_voxel", "liver_reference"]
 
 LIVER_SPHERE_DIAMETER_MM = 30.0
 

@@ -25,7 +25,7 @@ from seganypet.quantify.percist import liver_reference
 from seganypet.quantify.stats import RegionStats, lesion_table, object_stats, totals
 from seganypet.volume import Volume
 
-__all__ = ["stats_report", "report_rows", "write_report"]
+__all__ = ["report_rows", "stats_report", "write_report"]
 
 _AXES = {"max_index": ("i", "j", "k"), "peak_index": ("i", "j", "k"),
          "centroid_mm": ("r", "a", "s")}

@@ -27,7 +27,7 @@ from seganypet.quantify.masks import check_connectivity, labels_on_grid, mask_on
 from seganypet.quantify.peak import PEAK_RADIUS_MM, padded_box, peak_in_box, sphere_kernel
 from seganypet.volume import Volume
 
-__all__ = ["RegionStats", "object_stats", "region_stats", "lesion_table", "totals"]
+__all__ = ["RegionStats", "lesion_table", "object_stats", "region_stats", "totals"]
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def lesion_table(
 def totals(rows: Sequence[RegionStats]) -> dict[str, float]:
     """Cohort-style totals of a lesion table: ``{"count", "tmtv_ml", "total_tlg"}``."""
     return {
-        "count": float(len(rows)),
+        "count": len(rows),
         "tmtv_ml": float(sum(r.volume_ml for r in rows)),
         "total_tlg": float(sum(r.tlg for r in rows)),
     }

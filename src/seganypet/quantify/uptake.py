@@ -15,7 +15,7 @@ from seganypet.errors import InputError
 from seganypet.quantify.stats import object_stats
 from seganypet.volume import Volume
 
-__all__ = ["METRICS", "DEFAULT_EXCLUDE", "UptakeTable", "organ_uptake_table", "case_uptake"]
+__all__ = ["DEFAULT_EXCLUDE", "METRICS", "UptakeTable", "case_uptake", "organ_uptake_table"]
 
 logger = logging.getLogger(__name__)
 
