@@ -16,7 +16,7 @@ def golden_state_dict(keys_json: Path) -> dict[str, torch.Tensor]:
     shapes: dict[str, list[int]] = json.loads(keys_json.read_text())
     state: dict[str, torch.Tensor] = {}
     for key, shape in shapes.items():
-        seed = zlib.crc32(f"0:{key}".encode("utf-8"))
+        seed = zlib.crc32(f"0:{key}".encode())
         z = np.random.RandomState(seed).standard_normal(shape).astype(np.float32)
         if key.endswith("positional_encoding_gaussian_matrix"):
             value = z

@@ -16,7 +16,7 @@ import torch
 
 from seganypet.model import PRESETS, SegAnyPET
 
-TOL = dict(atol=1e-4, rtol=1e-4)
+TOL = {"atol": 1e-4, "rtol": 1e-4}
 
 
 def test_state_dict_keys_and_shapes_equal_released_layout(sam_keys_json: Path) -> None:

@@ -6,13 +6,14 @@ SAM-Med3D state-dict layout so the released weights load as they are.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LayerNorm3d", "MLPBlock", "MLP", "RandomFourierEncoding"]
+__all__ = ["MLP", "LayerNorm3d", "MLPBlock", "RandomFourierEncoding"]
 
 
 class LayerNorm3d(nn.Module):
@@ -50,7 +51,7 @@ class MLP(nn.Module):
     def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int) -> None:
         super().__init__()
         dims = [in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):

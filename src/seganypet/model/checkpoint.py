@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from seganypet.errors import InputError
@@ -26,7 +26,7 @@ from seganypet.model.build import build_model
 from seganypet.model.config import PRESETS, ModelConfig
 from seganypet.model.sam import SegAnyPET
 
-__all__ = ["load_model", "save_model", "load_state_dict_file", "infer_config", "WEIGHTS_DIR"]
+__all__ = ["WEIGHTS_DIR", "infer_config", "load_model", "load_state_dict_file", "save_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def load_state_dict_file(path: Path) -> tuple[dict[str, torch.Tensor], ModelConf
     if path.suffix == ".safetensors":
         try:
             state = load_file(path, device="cpu")
-        except Exception as err:  # safetensors raises its own error types
+        except (SafetensorError, OSError) as err:
             raise InputError(f"cannot read {path} as safetensors: {err}") from None
         return {_strip_prefix(k): v for k, v in state.items()}, _read_config_json(path)
     return _extract_state_dict(_torch_load(path), path), None

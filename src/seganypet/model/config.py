@@ -19,7 +19,7 @@ from typing import Any
 
 from seganypet.errors import InputError
 
-__all__ = ["INTENSITY_TRANSFORMS", "ModelConfig", "PRESETS", "get_preset"]
+__all__ = ["INTENSITY_TRANSFORMS", "PRESETS", "ModelConfig", "get_preset"]
 
 # "zscore_nonzero": upstream per-crop z-score over voxels > 0 with unbiased std.
 # "log1p_suv": log1p(max(SUV, 0)); no per-patch statistics, so a lesion's intensity means the

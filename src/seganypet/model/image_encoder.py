@@ -15,7 +15,7 @@ from seganypet.model.attention import GridAttention
 from seganypet.model.blocks import LayerNorm3d, MLPBlock
 from seganypet.model.config import ModelConfig
 
-__all__ = ["ImageEmbedding", "ImageEncoder", "EncoderBlock", "window_partition", "window_unpartition"]
+__all__ = ["EncoderBlock", "ImageEmbedding", "ImageEncoder", "window_partition", "window_unpartition"]
 
 
 @dataclass
