@@ -103,6 +103,7 @@ def test_safetensors_round_trip_with_custom_config(tmp_path: Path) -> None:
     loaded = load_model(written)
     assert loaded.config == config
     _assert_same_weights(model, loaded)
+    assert all(p.requires_grad and p.device.type == "cpu" for p in loaded.parameters())
     image = torch.randn(1, 1, 32, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model.encode(image).tokens, loaded.encode(image).tokens)
@@ -147,6 +148,10 @@ def test_names_paths_and_garbage(tmp_path: Path) -> None:
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="cannot read"):
         load_model(junk)
+    junk_safetensors = tmp_path / "junk.safetensors"
+    junk_safetensors.write_bytes(b"\x00" * 16)
+    with pytest.raises(InputError, match="cannot read .* as safetensors"):
+        load_model(junk_safetensors)
     no_weights = tmp_path / "dict.pth"
     torch.save({"epoch": 1}, no_weights)
     with pytest.raises(InputError, match="holds no model weights"):

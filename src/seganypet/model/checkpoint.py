@@ -178,8 +178,13 @@ def model_from_state_dict(
     """Build the model for ``config`` (inferred when None) and load ``state`` strictly."""
     config = config or infer_config(state, source)
     _check_matches(state, config, source)
-    model = SegAnyPET(config)
-    model.load_state_dict(state, strict=True)
+    # Build on the meta device and adopt the loaded tensors: skips a random initialisation
+    # of up to 100 M parameters that would be overwritten anyway. Weights become fp32
+    # (checkpoints may be stored in half precision).
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    with torch.device("meta"):
+        model = SegAnyPET(config)
+    model.load_state_dict(weights, strict=True, assign=True)
     return model.eval()
 
 
