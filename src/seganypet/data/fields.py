@@ -8,21 +8,32 @@ from scipy import ndimage
 __all__ = ["smooth_field", "correlated_noise"]
 
 
+def _linear_weights(n_out: int, n_nodes: int) -> np.ndarray:
+    """``(n_out, n_nodes)`` linear-interpolation matrix from nodes spanning the output axis."""
+    pos = np.linspace(0.0, n_nodes - 1.0, n_out)
+    lo = np.minimum(np.floor(pos).astype(int), n_nodes - 2)
+    frac = (pos - lo).astype(np.float32)
+    weights = np.zeros((n_out, n_nodes), dtype=np.float32)
+    weights[np.arange(n_out), lo] = 1.0 - frac
+    weights[np.arange(n_out), lo + 1] = frac
+    return weights
+
+
 def smooth_field(shape: tuple[int, int, int], spacing_mm: tuple[float, float, float],
                  correlation_mm: float, rng: np.random.Generator) -> np.ndarray:
     """Zero-mean, unit-std random field ``(I, J, K)`` float32, smooth over ``correlation_mm``.
 
-    White noise on a coarse lattice (one node per ``correlation_mm``) upsampled linearly:
-    ~10x cheaper than Gaussian-filtering full-resolution noise with a wide kernel, and smooth
-    enough for textures and bias fields.
+    White noise on a coarse lattice (one node per ``correlation_mm``) upsampled by separable
+    linear interpolation written as three small matrix products (BLAS): ~10x cheaper than
+    ``ndimage.zoom`` or Gaussian-filtering full-resolution noise with a wide kernel.
     """
     coarse = tuple(max(2, int(np.ceil(n * s / correlation_mm)) + 1) for n, s in zip(shape, spacing_mm))
-    nodes = rng.standard_normal(coarse).astype(np.float32)
-    field = ndimage.zoom(nodes, [n / c for n, c in zip(shape, coarse)], order=1, grid_mode=True,
-                         mode="nearest")
-    field = field[: shape[0], : shape[1], : shape[2]]
-    if field.shape != tuple(shape):  # zoom rounds the output size; pad the rare short axis
-        field = np.pad(field, [(0, n - f) for n, f in zip(shape, field.shape)], mode="edge")
+    field = rng.standard_normal(coarse).astype(np.float32)
+    for axis, n in ((2, shape[2]), (1, shape[1]), (0, shape[0])):
+        # contract the node axis with (n, nodes) weights, putting the result back in place
+        field = np.moveaxis(np.tensordot(_linear_weights(n, coarse[axis]), field, axes=(1, axis)),
+                            0, axis)
+    field = np.ascontiguousarray(field)
     field -= field.mean()
     std = float(field.std())
     return field / np.float32(std if std > 0 else 1.0)

@@ -100,8 +100,20 @@ class Ellipsoid:
         return float(np.max(self.radii) * (1.0 + np.abs(self.deform).sum()))
 
 
-def _deform_basis(n1: np.ndarray, n2: np.ndarray, n3: np.ndarray) -> list[np.ndarray]:
-    return [n1, n2, n3, n1 * n2, n1 * n3, n2 * n3, n1 * n1 - n2 * n2, n2 * n2 - n3 * n3, n1 * n2 * n3]
+def _inside_deformed(u: list[np.ndarray], q2: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``|u| <= 1 + sum_m c_m b_m(u/|u|)`` for the 9-term basis of ``Ellipsoid.deform``.
+
+    Multiplied through by ``|u|^3`` so that no direction vector is ever materialised:
+    ``|u|^4 <= |u|^3 + L |u|^2 + Q |u| + C`` with L, Q, C the linear, quadratic and cubic parts.
+    """
+    c = c.astype(np.float32)
+    u0, u1, u2 = u
+    q = np.sqrt(q2)
+    linear = c[0] * u0 + c[1] * u1 + c[2] * u2
+    quadratic = (c[3] * u0 * u1 + c[4] * u0 * u2 + c[5] * u1 * u2
+                 + c[6] * (u0 * u0 - u1 * u1) + c[7] * (u1 * u1 - u2 * u2))
+    cubic = c[8] * u0 * u1 * u2
+    return q2 * q2 <= q2 * q + linear * q2 + quadratic * q + cubic
 
 
 def ellipsoid_mask(grid: Grid, solid: Ellipsoid, scale: float = 1.0,
@@ -124,12 +136,7 @@ def ellipsoid_mask(grid: Grid, solid: Ellipsoid, scale: float = 1.0,
     q2 = u[0] * u[0] + u[1] * u[1] + u[2] * u[2]
     if not np.any(solid.deform):
         return box, q2 <= 1.0
-    q = np.sqrt(q2) + np.float32(1e-6)
-    n = [c / q for c in u]
-    modulation = np.float32(1.0) + sum(
-        np.float32(c) * b for c, b in zip(solid.deform, _deform_basis(*n)) if c != 0.0
-    )
-    return box, q <= modulation
+    return box, _inside_deformed(u, q2, solid.deform)
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,12 @@ def activity_from_labels(labels: np.ndarray, pelvis: np.ndarray | None, uptake: 
         texture: ``(I, J, K)`` zero-mean unit-std smooth field; organ ``o`` gets
             ``suv[o] * (1 + heterogeneity[o] * texture)``, clipped at 0.
     """
-    suv = _lookup(uptake.suv)[labels]
-    amplitude = _lookup(uptake.heterogeneity)[labels]
-    activity = suv * np.maximum(1.0 + amplitude * texture, 0.05)
+    # In-place steps: this runs on every whole-body voxel, so avoid extra temporaries.
+    activity = _lookup(uptake.heterogeneity)[labels]
+    activity *= texture
+    activity += np.float32(1.0)
+    np.maximum(activity, np.float32(0.05), out=activity)
+    activity *= _lookup(uptake.suv)[labels]
     if pelvis is not None:
         activity[pelvis] *= np.float32(uptake.pelvis_ratio)
     return activity
