@@ -14,7 +14,8 @@ Rules (SegAnyPET Fig. 6b, with the autoPET-IV "centre of the error" option):
   it is positive iff it lies in FN. Comparing largest components rather than total error
   volumes keeps the simulated user from chasing a cloud of one-voxel speckles while a whole
   lobe is missing. (On one grid, voxel count and volume give the same order.)
-* no error at all: a deterministic positive click at the target's distance-transform centre.
+* no error at all: a deterministic positive click at the target's distance-transform centre;
+* a voxel clicked before is not clicked again while the region has other voxels (``previous``).
 
 ``sample_error_clicks`` is the batched torch variant used in training: one uniform click per
 batch element over FN ∪ FP of ``(logits > 0, target)``.
@@ -22,6 +23,7 @@ batch element over FN ∪ FP of ``(logits > 0, target)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 import cc3d
@@ -117,10 +119,24 @@ def _place(
     rng: np.random.Generator,
     strategy: str,
     spacing: tuple[float, float, float],
+    previous: Sequence[Click] = (),
 ) -> tuple[int, int, int]:
+    """A voxel of ``region`` that no earlier click used (unless nothing else is left).
+
+    Earlier clicks are removed from the region first, so for ``"center"`` they act as
+    boundary: when a segmenter ignores a click and the error stays the same, the simulated
+    user does not repeat it but clicks where the error is deepest away from it (the RITM trick).
+    """
+    free = region
+    if previous:
+        free = region.copy()
+        for click in previous:
+            free[click.index] = False
+        if not free.any():
+            free = region
     if strategy == "center":
-        return distance_center(region, spacing)
-    return _random_voxel(region, rng)
+        return distance_center(free, spacing)
+    return _random_voxel(free, rng)
 
 
 def first_click(
@@ -163,12 +179,14 @@ def next_click(
     rng: np.random.Generator,
     strategy: ClickStrategy = "random",
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    previous: Sequence[Click] = (),
 ) -> Click:
     """The correcting click for the current prediction (both boolean ``(I, J, K)``).
 
     The click lies in the largest connected component of FN or FP, whichever component is
     larger (ties: FN); it is positive iff it lies in FN. Without any error it is a positive
-    click at the target's distance-transform centre (deterministic).
+    click at the target's distance-transform centre (deterministic). Voxels of ``previous``
+    clicks are avoided while the region has others.
 
     Raises:
         InputError: if target and prediction are both empty (no sensible click exists).
@@ -182,10 +200,10 @@ def next_click(
     if fn_size == 0 and fp_size == 0:
         if not target.any():
             raise InputError("target and prediction are both empty: there is nothing to click on")
-        return Click(distance_center(target, spacing), True)
+        return Click(_place(target, rng, "center", spacing, previous), True)
     positive = fn_size >= fp_size
     region = fn_component if positive else fp_component
-    return Click(_place(region, rng, strategy, spacing), positive)
+    return Click(_place(region, rng, strategy, spacing, previous), positive)
 
 
 def sample_error_clicks(

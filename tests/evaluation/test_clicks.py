@@ -8,6 +8,7 @@ import torch
 from scipy import ndimage
 
 from seganypet.clicks import (
+    Click,
     distance_center,
     error_regions,
     first_click,
@@ -94,6 +95,28 @@ def test_center_strategy_and_perfect_prediction_are_deterministic():
     c1 = next_click(pred, target, np.random.default_rng(1), "center")
     c2 = next_click(pred, target, np.random.default_rng(99), "center")
     assert c1 == c2 and c1.positive and c1.index[2] in (5, 6)
+
+
+def test_previous_clicks_are_not_repeated():
+    """An unchanged error must not get the same click again: the centre moves away from the
+    earlier click (it acts as boundary), a random click picks another voxel."""
+    target = np.zeros((11, 11, 11), dtype=bool)
+    target[1:10, 1:10, 1:10] = True
+    empty = np.zeros_like(target)
+    rng = np.random.default_rng(0)
+    first = next_click(empty, target, rng, "center")
+    assert first == Click((5, 5, 5), True)
+    second = next_click(empty, target, rng, "center", previous=[first])
+    assert second.positive and target[second.index] and second.index != first.index
+    distance_to_first = np.linalg.norm(np.subtract(second.index, first.index))
+    assert distance_to_first >= 2  # midway between the first click and the boundary
+    two = np.zeros_like(target)
+    two[3, 3, 3:5] = True
+    for _ in range(20):
+        assert next_click(empty, two, rng, "random", previous=[Click((3, 3, 3), True)]).index == (3, 3, 4)
+    # when every voxel was clicked already, clicking again is allowed
+    assert next_click(empty, two, rng, "random", previous=[Click((3, 3, 3), True),
+                                                          Click((3, 3, 4), True)]).positive
 
 
 def test_fp_component_larger_gives_a_negative_click():

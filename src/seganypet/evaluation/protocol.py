@@ -113,5 +113,6 @@ def run_interactive(
         scores = score_masks(prediction, target, tolerance_mm, with_hd95)
         steps.append(ClickStep(number, click, scores, seconds))
         if number < n_clicks:
-            click = next_click(np.asarray(prediction.array) != 0, truth, rng, strategy, spacing)
+            click = next_click(np.asarray(prediction.array) != 0, truth, rng, strategy, spacing,
+                               previous=[s.click for s in steps])
     return steps
