@@ -66,8 +66,8 @@ def _model_factory(name_or_path: str, device: str) -> Callable[[], Segmenter]:
 def _command(args: argparse.Namespace) -> str:
     """The equivalent command line (rebuilt from the parsed options, so it is also right when
     ``main([...])`` is called from Python)."""
-    repeated = [f"--{flag} {value}" for flag in ("model", "baseline", "split")
-                for value in getattr(args, "splits" if flag == "split" else flag) or []]
+    repeated = [*(f"--model {m}" for m in args.model), *(f"--baseline {b}" for b in args.baseline),
+                *(f"--split {s}" for s in args.splits or [])]
     return (f"seganypet evaluate --manifest {args.manifest} {' '.join(repeated)} "
             f"--clicks {args.clicks} --strategy {args.strategy} --seed {args.seed} "
             f"--tolerance-mm {args.tolerance_mm}{' --hd95' if args.hd95 else ''} -o {args.output}")
@@ -96,8 +96,13 @@ def _run_info(args: argparse.Namespace, methods: list[str], seconds: float) -> d
 
 def _methods(args: argparse.Namespace) -> list[tuple[str, Callable[[], Callable[[], Segmenter]]]]:
     """(name, factory maker) per requested method; models are loaded only when evaluated."""
-    methods = [(name, partial(make_baseline, name)) for name in args.baseline]
-    methods += [(f"model:{name}", partial(_model_factory, name, args.device)) for name in args.model]
+    # A method given twice would be counted twice in every summary: keep the first.
+    methods = [(name, partial(make_baseline, name)) for name in dict.fromkeys(args.baseline)]
+    labels = {name: Path(name).name for name in args.model}  # short names in the tables...
+    if len(set(labels.values())) < len(labels):  # ...unless two checkpoints share a file name
+        labels = {name: name for name in args.model}
+    methods += [(f"model:{label}", partial(_model_factory, name, args.device))
+                for name, label in labels.items()]
     if not methods:
         raise InputError("nothing to evaluate: give --model NAME_OR_PATH and/or --baseline "
                          f"{{{','.join(sorted(BASELINES))}}}")

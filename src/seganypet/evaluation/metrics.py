@@ -133,6 +133,7 @@ def hausdorff95(pred: np.ndarray, target: np.ndarray, spacing: Spacing) -> float
     pred, target = _pair(pred, target)
     if not pred.any() or not target.any():
         return float("nan")
+    pred, target = _crop_to_union(pred, target)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hd = compute_hausdorff_distance(
