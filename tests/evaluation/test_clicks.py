@@ -160,3 +160,19 @@ def test_batched_torch_clicks_sample_fn_or_fp_with_labels():
             else:
                 assert truth != pred, "click outside FN ∪ FP"
                 assert labels[b, 0] == int(truth)
+
+
+def test_batched_torch_clicks_accept_channelless_batches_and_are_seeded():
+    target = torch.zeros((2, 5, 6, 7), dtype=torch.bool)
+    target[:, 1:3, 2:4, 3:6] = True
+    logits = torch.full(target.shape, -3.0)
+    logits[1, 4, 5, 6] = 3.0  # one FP voxel besides the fully missed target
+    draws = [sample_error_clicks(logits, target, torch.Generator().manual_seed(9))
+             for _ in range(2)]
+    assert torch.equal(draws[0][0], draws[1][0]) and torch.equal(draws[0][1], draws[1][1])
+    coords, labels = draws[0]
+    assert coords.shape == (2, 1, 3)
+    for b in range(2):
+        i, j, k = coords[b, 0].tolist()
+        truth = bool(target[b, i, j, k])
+        assert truth == bool(labels[b, 0]) and bool(logits[b, i, j, k] > 0) != truth
