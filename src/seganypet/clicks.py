@@ -229,14 +229,17 @@ def sample_error_clicks(
         (1 positive, 0 negative), ready to append to a point prompt.
     """
     if logits.shape != target.shape:
-        raise InputError(f"logits shape {tuple(logits.shape)} differs from target {tuple(target.shape)}")
+        raise InputError(
+            f"logits shape {tuple(logits.shape)} differs from target {tuple(target.shape)}"
+        )
     spatial = logits.shape[-3:]
     pred = (logits.detach() > 0).reshape(logits.shape[0], -1)  # (B, N)
     truth = (target.detach() != 0).reshape(target.shape[0], -1)  # (B, N)
     error = pred ^ truth
     has_error = error.any(dim=1, keepdim=True)
     has_target = truth.any(dim=1, keepdim=True)
-    candidates = torch.where(has_error, error, torch.where(has_target, truth, torch.ones_like(truth)))
+    fallback = torch.where(has_target, truth, torch.ones_like(truth))
+    candidates = torch.where(has_error, error, fallback)
     # Uniform choice without a per-element nonzero(): the argmax of i.i.d. uniform scores over
     # the candidate voxels (ties have probability zero).
     scores = torch.rand(candidates.shape, generator=generator, device=candidates.device)

@@ -113,7 +113,8 @@ def test_previous_clicks_are_not_repeated():
     two = np.zeros_like(target)
     two[3, 3, 3:5] = True
     for _ in range(20):
-        assert next_click(empty, two, rng, "random", previous=[Click((3, 3, 3), True)]).index == (3, 3, 4)
+        click = next_click(empty, two, rng, "random", previous=[Click((3, 3, 3), True)])
+        assert click.index == (3, 3, 4)
     # when every voxel was clicked already, clicking again is allowed
     assert next_click(empty, two, rng, "random", previous=[Click((3, 3, 3), True),
                                                           Click((3, 3, 4), True)]).positive

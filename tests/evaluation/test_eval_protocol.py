@@ -65,7 +65,8 @@ def test_protocol_rejects_bad_targets(case):
     image, labels = case
     empty = labels.with_array(np.zeros(labels.shape, np.uint8))
     with pytest.raises(InputError, match="empty"):
-        run_interactive(make_baseline("suv2.5"), image, empty, 1, "random", np.random.default_rng(0))
+        run_interactive(make_baseline("suv2.5"), image, empty, 1, "random",
+                        np.random.default_rng(0))
     with pytest.raises(InputError, match="at least 1"):
         run_interactive(make_baseline("suv2.5"), image, _target(labels, LESION), 0, "random",
                         np.random.default_rng(0))

@@ -61,7 +61,7 @@ class DelineationSegmenter:
             raise InputError(f"click {seed} is outside the image {image.shape}")
         if positive:
             try:
-                region = np.asarray(self._delineate(image, seed).array) != 0  # type: ignore[arg-type]
+                region = self._delineate(image, seed).array != 0  # type: ignore[arg-type]
             except InputError as exc:  # the rule refuses this seed: nothing is added
                 log.debug("no region from click %s: %s", seed, exc)
             else:

@@ -50,7 +50,8 @@ def _fmt(value: float, digits: int = 3) -> str:
 def _median_iqr(summary: Summary | None, digits: int = 3) -> str:
     if summary is None or summary.n == 0:
         return "–"
-    return f"{_fmt(summary.median, digits)} ({_fmt(summary.q1, digits)}–{_fmt(summary.q3, digits)})"
+    median, q1, q3 = (_fmt(v, digits) for v in (summary.median, summary.q1, summary.q3))
+    return f"{median} ({q1}–{q3})"
 
 
 def _ci(summary: Summary | None) -> str:
@@ -91,7 +92,8 @@ def plot_dice_vs_clicks(summaries: Iterable[Summary], path: str | os.PathLike[st
     for key, points in curves.items():
         points.sort(key=lambda s: s.group[-1])
         x = [s.group[-1] for s in points]
-        line, = axes.plot(x, [s.median for s in points], marker="o", label=" · ".join(map(str, key)))
+        label = " · ".join(map(str, key))
+        line, = axes.plot(x, [s.median for s in points], marker="o", label=label)
         axes.fill_between(x, [s.q1 for s in points], [s.q3 for s in points],
                           color=line.get_color(), alpha=0.15)
     axes.set(xlabel="clicks", ylabel="DSC (median, IQR band)", ylim=(0, 1.02),
