@@ -113,7 +113,7 @@ def test_necrotic_core_is_colder_than_the_rim() -> None:
 
 
 def test_psf_blurs_and_preserves_activity() -> None:
-    base = dict(small=True, noise=False, n_lesions=0, whole_body=True, attenuation_bias=False)
+    base = {"small": True, "noise": False, "n_lesions": 0, "whole_body": True, "attenuation_bias": False}
     sharp = generate_case(np.random.default_rng(4), PhantomConfig(psf_fwhm_mm=4.0, **base))
     blurred = generate_case(np.random.default_rng(4), PhantomConfig(psf_fwhm_mm=16.0, **base))
     # A hot organ spills out (partial volume: its mean drops); total activity is kept.
@@ -125,7 +125,7 @@ def test_psf_blurs_and_preserves_activity() -> None:
 
 
 def test_noise_scales_with_count_level() -> None:
-    base = dict(small=True, n_lesions=0, whole_body=True, psf_fwhm_mm=6.0)
+    base = {"small": True, "n_lesions": 0, "whole_body": True, "psf_fwhm_mm": 6.0}
     clean = generate_case(np.random.default_rng(9), PhantomConfig(noise=False, **base))
     liver = ndimage.binary_erosion(clean.label.array == ORGAN_IDS["liver"])
     stds = {}
@@ -140,7 +140,7 @@ def test_noise_scales_with_count_level() -> None:
 
 
 def test_attenuation_bias_scales_lungs_and_bone() -> None:
-    base = dict(small=True, noise=False, psf_fwhm_mm=0.0, n_lesions=0, whole_body=True)
+    base = {"small": True, "noise": False, "psf_fwhm_mm": 0.0, "n_lesions": 0, "whole_body": True}
     off = generate_case(np.random.default_rng(2), PhantomConfig(attenuation_bias=False, **base))
     on = generate_case(np.random.default_rng(2), PhantomConfig(attenuation_bias=True, **base))
     scanner = on.info["scanner"]

@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{case_id}: {case.info['tracer']} {case.suv.shape} "
               f"{len(case.info['lesions'])} lesion(s), quality {quality}")
         if args.gallery is not None and len(panels) < 6:
-            panels.append(Panel(f"{case_id} ({case.info['tracer']})", case.suv, case.label))
+            # PSMA kidneys/glands are ~5x hotter than FDG organs: widen the grey scale.
+            vmax = 15.0 if case.info["tracer"] == "psma" else 8.0
+            panels.append(Panel(f"{case_id} ({case.info['tracer']})", case.suv, case.label, vmax))
     manifest = write_manifest(records, args.outdir / "manifest.jsonl")
     print(f"wrote {len(records)} case(s) and {manifest}")
     if args.gallery is not None:

@@ -18,10 +18,10 @@ from seganypet.data.manifest import (
 
 __all__ = [
     "CaseRecord",
+    "by_quality",
+    "by_split",
+    "by_tracer",
+    "filter_records",
     "read_manifest",
     "write_manifest",
-    "filter_records",
-    "by_split",
-    "by_quality",
-    "by_tracer",
 ]

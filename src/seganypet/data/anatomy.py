@@ -11,16 +11,31 @@ shifted, rotated, rescaled and smoothly deformed at random; the spread of each v
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from seganypet.data.body import BodyOutline, render_body
 from seganypet.data.organs import ORGAN_IDS
-from seganypet.data.shapes import Capsule, Ellipsoid, Grid, capsule_mask, ellipsoid_mask, rotation_matrix
+from seganypet.data.shapes import (
+    Capsule,
+    Ellipsoid,
+    Grid,
+    capsule_mask,
+    ellipsoid_mask,
+    rotation_matrix,
+)
 
-__all__ = ["AnatomyVariation", "REALISTIC_ANATOMY", "RANDOMIZED_ANATOMY", "Anatomy",
-           "sample_anatomy", "render_anatomy", "Solid"]
+__all__ = [
+    "RANDOMIZED_ANATOMY",
+    "REALISTIC_ANATOMY",
+    "Anatomy",
+    "AnatomyVariation",
+    "Solid",
+    "render_anatomy",
+    "sample_anatomy",
+]
 
 Solid = Ellipsoid | Capsule
 
@@ -65,9 +80,9 @@ _TUBES: tuple[tuple[str, float, tuple[tuple[float, float, float], ...]], ...] = 
 # Renal pelvis inside each kidney: offset towards the midline, semi-axes.
 _PELVIS_OFFSET_MM, _PELVIS_RADII = 9.0, (10.0, 9.0, 24.0)
 # Torso outline: z, half-width, half-depth, y-centre of the cross-section.
-_TORSO = ((-255, 60, 60, -10), (-285, 165, 95, -15), (-330, 170, 105, -10), (-420, 160, 112, -5),
-          (-520, 150, 112, 0), (-620, 145, 110, 5), (-720, 155, 108, 5), (-820, 170, 105, 0),
-          (-900, 165, 100, 0), (-935, 140, 90, 0))
+_TORSO = ((-255, 62, 60, -10), (-272, 125, 80, -12), (-295, 165, 98, -15), (-330, 170, 105, -10),
+          (-420, 160, 112, -5), (-520, 150, 112, 0), (-620, 145, 110, 5), (-720, 155, 108, 5),
+          (-820, 170, 105, 0), (-900, 165, 100, 0), (-935, 140, 90, 0))
 # Each thigh: z, half-width, half-depth, distance of its centre from the midline.
 _LEG = ((-860, 90, 95, 95), (-1000, 80, 85, 92), (-1150, 66, 70, 88), (-1300, 56, 58, 85),
         (-1450, 48, 52, 82))
@@ -184,7 +199,7 @@ def sample_anatomy(rng: np.random.Generator, variation: AnatomyVariation = REALI
     for name, radius, points in _TUBES:
         world = [subject.point(p) for p in points]
         organs.extend((name, Capsule(a, b, radius * float(np.mean(subject.scale[:2]))))
-                      for a, b in zip(world[:-1], world[1:]))
+                      for a, b in itertools.pairwise(world))
     pelvis = tuple((name, _pelvis_of(solid)) for name, solid in organs
                    if name in ("kidney_left", "kidney_right"))
     if arms_up is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["smooth_field", "correlated_noise"]
+__all__ = ["correlated_noise", "smooth_field"]
 
 
 def _linear_weights(n_out: int, n_nodes: int) -> np.ndarray:

@@ -15,13 +15,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # file output only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import nibabel as nib  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import nibabel as nib
+import numpy as np
 
-from seganypet.data.organs import LESION_ID_START, ORGAN_IDS  # noqa: E402
-from seganypet.io.atomic import atomic_path  # noqa: E402
-from seganypet.volume import Volume  # noqa: E402
+from seganypet.data.organs import LESION_ID_START, ORGAN_IDS
+from seganypet.io.atomic import atomic_path
+from seganypet.volume import Volume
 
 __all__ = ["Panel", "coronal_mip", "save_gallery"]
 
@@ -32,11 +32,13 @@ _OUTLINED = ("brain", "heart", "liver", "spleen", "kidney_left", "kidney_right",
 
 @dataclass(frozen=True)
 class Panel:
-    """One gallery column: a title, an SUV volume, and optionally a label map on its grid."""
+    """One gallery column: a title, an SUV volume, optionally a label map on its grid and a
+    display maximum (SUV; default the gallery's)."""
 
     title: str
     suv: Volume
     label: Volume | None = None
+    vmax: float | None = None
 
 
 def _to_ras(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +80,7 @@ def save_gallery(panels: Sequence[Panel], path: str | os.PathLike[str], vmax: fl
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 6.2), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         mip, extent = coronal_mip(panel.suv)
-        ax.imshow(mip, cmap="gray_r", vmin=0.0, vmax=vmax, extent=extent, origin="lower",
+        ax.imshow(mip, cmap="gray_r", vmin=0.0, vmax=panel.vmax or vmax, extent=extent, origin="lower",
                   interpolation="bilinear")
         if panel.label is not None:
             _outline(ax, panel.label, extent)

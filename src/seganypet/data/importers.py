@@ -21,7 +21,7 @@ import numpy as np
 from seganypet.data.manifest import CaseRecord
 from seganypet.errors import InputError
 
-__all__ = ["import_autopet", "import_nnunet", "assign_splits"]
+__all__ = ["assign_splits", "import_autopet", "import_nnunet"]
 
 
 def assign_splits(records: Sequence[CaseRecord], val_fraction: float = 0.1,

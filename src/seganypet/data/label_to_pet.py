@@ -24,7 +24,7 @@ from seganypet.data.uptake import activity_from_labels, sample_uptake
 from seganypet.errors import InputError
 from seganypet.volume import Volume
 
-__all__ = ["TOTALSEGMENTATOR_V2", "organ_class_for", "map_to_organs", "label_to_pet"]
+__all__ = ["TOTALSEGMENTATOR_V2", "label_to_pet", "map_to_organs", "organ_class_for"]
 
 
 def _totalsegmentator_v2() -> dict[int, str]:

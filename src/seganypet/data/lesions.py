@@ -17,8 +17,15 @@ from seganypet.data.organs import LESION_ID_START, MAX_LESIONS, ORGAN_IDS, lesio
 from seganypet.data.shapes import Ellipsoid, Grid, ellipsoid_mask, rotation_matrix
 from seganypet.data.uptake import OrganUptake
 
-__all__ = ["LESION_KINDS", "LesionSpec", "LesionDistribution", "REALISTIC_LESIONS",
-           "RANDOMIZED_LESIONS", "sample_lesion_specs", "paint_lesions"]
+__all__ = [
+    "LESION_KINDS",
+    "RANDOMIZED_LESIONS",
+    "REALISTIC_LESIONS",
+    "LesionDistribution",
+    "LesionSpec",
+    "paint_lesions",
+    "sample_lesion_specs",
+]
 
 LESION_KINDS = ("lymph_node", "lung_nodule", "liver_met", "bone_met", "primary")
 _HOSTS = {"lymph_node": ("muscle",), "lung_nodule": ("lung_left", "lung_right"),
@@ -118,9 +125,8 @@ def sample_lesion_specs(rng: np.random.Generator, anatomy: Anatomy, uptake: Orga
         hosts = _HOSTS[kind]
         host = hosts[rng.integers(len(hosts))]
         necrotic = 0.0
-        if kind == "primary" or dist.randomized:
-            if rng.random() < (0.8 if kind == "primary" else 0.3):
-                necrotic = float(rng.uniform(0.3, 0.65))
+        if (kind == "primary" or dist.randomized) and rng.random() < (0.8 if kind == "primary" else 0.3):
+            necrotic = float(rng.uniform(0.3, 0.65))
         spec = LesionSpec(kind, _diameter(rng, dist, kind), _contrast(rng, dist, uptake.tracer,
                           uptake.suv[host]), host=host, necrotic_fraction=necrotic)
         specs.extend(_node_chain(rng, anatomy, spec) if kind == "lymph_node" else [spec])

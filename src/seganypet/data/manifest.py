@@ -20,15 +20,15 @@ from seganypet.errors import InputError
 from seganypet.io.atomic import atomic_path
 
 __all__ = [
-    "CaseRecord",
-    "SPLITS",
     "QUALITIES",
+    "SPLITS",
+    "CaseRecord",
+    "by_quality",
+    "by_split",
+    "by_tracer",
+    "filter_records",
     "read_manifest",
     "write_manifest",
-    "filter_records",
-    "by_split",
-    "by_quality",
-    "by_tracer",
 ]
 
 SPLITS = ("train", "val", "test", "external")

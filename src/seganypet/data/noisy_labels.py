@@ -17,7 +17,7 @@ from scipy import ndimage
 from seganypet.data.organs import LESION_ID_START, ORGAN_IDS
 from seganypet.volume import Volume
 
-__all__ = ["LabelNoise", "simulate_low_quality", "corrupt_labels"]
+__all__ = ["LabelNoise", "corrupt_labels", "simulate_low_quality"]
 
 _BALL = ndimage.generate_binary_structure(3, 1)
 

@@ -30,7 +30,7 @@ id  name                 what it covers
 
 from __future__ import annotations
 
-__all__ = ["ORGAN_IDS", "ORGAN_NAMES", "LESION_ID_START", "MAX_LESIONS", "lesion_id", "label_names"]
+__all__ = ["LESION_ID_START", "MAX_LESIONS", "ORGAN_IDS", "ORGAN_NAMES", "label_names", "lesion_id"]
 
 ORGAN_IDS: dict[str, int] = {
     "brain": 1,

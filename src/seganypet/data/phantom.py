@@ -24,11 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from seganypet.data.anatomy import RANDOMIZED_ANATOMY, REALISTIC_ANATOMY, render_anatomy, sample_anatomy
+from seganypet.data.anatomy import (
+    RANDOMIZED_ANATOMY,
+    REALISTIC_ANATOMY,
+    render_anatomy,
+    sample_anatomy,
+)
 from seganypet.data.fields import smooth_field
-from seganypet.data.lesions import (RANDOMIZED_LESIONS, REALISTIC_LESIONS, LesionSpec,
-                                    paint_lesions, sample_lesion_specs)
-from seganypet.data.organs import LESION_ID_START, ORGAN_IDS, ORGAN_NAMES
+from seganypet.data.lesions import (
+    RANDOMIZED_LESIONS,
+    REALISTIC_LESIONS,
+    LesionSpec,
+    paint_lesions,
+    sample_lesion_specs,
+)
+from seganypet.data.organs import LESION_ID_START, ORGAN_NAMES
 from seganypet.data.scanner import ScannerParams, acquisition_grid, apply_scanner, sample_scanner
 from seganypet.data.uptake import TRACERS, activity_from_labels, sample_uptake
 from seganypet.errors import InputError
@@ -36,7 +46,7 @@ from seganypet.io.atomic import atomic_path
 from seganypet.io.nifti import write_nifti
 from seganypet.volume import Volume
 
-__all__ = ["MODES", "PhantomConfig", "PhantomCase", "generate_case", "write_case"]
+__all__ = ["MODES", "PhantomCase", "PhantomConfig", "generate_case", "write_case"]
 
 MODES = ("realistic", "randomized")
 # Voxel size of the "small" option: coarse enough for sub-second tests, fine enough that

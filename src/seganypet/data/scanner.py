@@ -18,8 +18,13 @@ from seganypet.data.fields import correlated_noise, smooth_field
 from seganypet.data.organs import ORGAN_IDS
 from seganypet.data.shapes import Grid
 
-__all__ = ["ScannerParams", "sample_scanner", "acquisition_grid", "apply_scanner",
-           "REFERENCE_NOISE_COV"]
+__all__ = [
+    "REFERENCE_NOISE_COV",
+    "ScannerParams",
+    "acquisition_grid",
+    "apply_scanner",
+    "sample_scanner",
+]
 
 # Axial / transaxial noise correlation: slices are reconstructed from many oblique lines of
 # response but the clinical post-filter is mostly transaxial, so real scans are less correlated

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Grid", "Ellipsoid", "Capsule", "ellipsoid_mask", "capsule_mask", "rotation_matrix"]
+__all__ = ["Capsule", "Ellipsoid", "Grid", "capsule_mask", "ellipsoid_mask", "rotation_matrix"]
 
 Box = tuple[slice, slice, slice]
 

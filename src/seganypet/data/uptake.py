@@ -26,7 +26,7 @@ import numpy as np
 
 from seganypet.data.organs import ORGAN_IDS
 
-__all__ = ["TRACERS", "UPTAKE_TABLES", "OrganUptake", "sample_uptake", "activity_from_labels"]
+__all__ = ["TRACERS", "UPTAKE_TABLES", "OrganUptake", "activity_from_labels", "sample_uptake"]
 
 # name: (median SUVmean, between-subject CoV, within-organ heterogeneity CoV)
 _FDG = {
@@ -125,6 +125,11 @@ def activity_from_labels(labels: np.ndarray, pelvis: np.ndarray | None, uptake: 
     activity += np.float32(1.0)
     np.maximum(activity, np.float32(0.05), out=activity)
     activity *= _lookup(uptake.suv)[labels]
+    bowel = labels == ORGAN_IDS["bowel"]
+    # Bowel loops: bands along the level sets of the smooth field look like convoluted
+    # intestine (hot wall/content, cooler gaps); the factor averages ~1 so the SUVmean holds.
+    bands = np.cos(np.float32(3.0 * np.pi) * texture[bowel])
+    activity[bowel] *= np.float32(0.3) + np.float32(1.4) * bands * bands
     if pelvis is not None:
         activity[pelvis] *= np.float32(uptake.pelvis_ratio)
     return activity
