@@ -42,3 +42,22 @@ def test_phantom_cli_bad_input_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["phantom", str(tmp_path), "--lq-fraction", "1.5"]) == 2
     err = capsys.readouterr().err
     assert "--lq-fraction" in err and "Traceback" not in err
+
+
+def test_phantom_cli_from_totalsegmentator_labels(tmp_path: Path, shared_dir: Path) -> None:
+    folder = shared_dir / "data" / "totalsegmentator_example_ct"
+    out = tmp_path / "l2p"
+    code = main(["phantom", str(out), "--cases", "2", "--tracer", "fdg", "--val-fraction", "0",
+                 "--from-labels", str(folder / "example_seg.nii.gz"),
+                 "--ct", str(folder / "example_ct_sm.nii.gz")])
+    assert code == 0
+    records = read_manifest(out / "manifest.jsonl")
+    assert [r.cohort for r in records] == ["label2pet-realistic"] * 2
+    seg = read_nifti(folder / "example_seg.nii.gz")
+    suv = read_nifti(records[0].image)
+    assert suv.same_grid(seg)
+    liver = float(suv.array[seg.array == 5].mean())
+    assert 1.3 <= liver <= 3.3  # FDG liver range, as in test_data_phantom
+    other = read_nifti(records[1].image)
+    assert not np.array_equal(suv.array, other.array)  # each case is a new draw
+    assert main(["phantom", str(out), "--ct", str(folder / "example_ct_sm.nii.gz")]) == 2

@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="also write a PNG of coronal MIPs with label outlines")
     parser.add_argument("--reference", type=Path, metavar="NIFTI",
                         help="real SUV image shown first in the gallery (e.g. STS_001)")
+    parser.add_argument("--from-labels", type=Path, metavar="NIFTI",
+                        help="instead of generating bodies, synthesise PET from this organ label "
+                        "map (TotalSegmentator v2 ids); each case is a new uptake/noise draw")
+    parser.add_argument("--ct", type=Path, metavar="NIFTI",
+                        help="with --from-labels: CT on the same grid, to split fat from muscle")
     parser.set_defaults(handler=run)
 
 
@@ -54,22 +59,74 @@ def _check(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} must lie between 0 and 1")
     if args.voxel_mm is not None and not 0.5 <= args.voxel_mm <= 20:
         raise InputError("--voxel-mm must lie between 0.5 and 20")
-    if args.reference is not None and not args.reference.is_file():
-        raise InputError(f"--reference {args.reference} is not a file")
+    for name in ("reference", "from_labels", "ct"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            raise InputError(f"--{name.replace('_', '-')} {path} is not a file")
+    if args.ct is not None and args.from_labels is None:
+        raise InputError("--ct only makes sense with --from-labels")
+
+
+def _case_source(args: argparse.Namespace):
+    """``make(rng) -> PhantomCase``: a generated body, or PET synthesised from a label map."""
+    import numpy as np
+
+    from seganypet.data.phantom import PhantomCase, PhantomConfig, generate_case
+
+    if args.from_labels is None:
+        config = PhantomConfig(tracer=args.tracer, mode=args.mode, voxel_mm=args.voxel_mm,
+                               small=args.small, n_lesions=args.lesions, whole_body=args.whole_body)
+        return lambda rng: generate_case(rng, config)
+
+    from seganypet.data.label_to_pet import label_to_pet
+    from seganypet.data.uptake import TRACERS
+    from seganypet.io.nifti import read_nifti
+
+    labels = read_nifti(args.from_labels)
+    ct = None if args.ct is None else read_nifti(args.ct)
+
+    def make(rng: np.random.Generator) -> PhantomCase:
+        tracer = args.tracer if args.tracer != "mixed" else str(rng.choice(TRACERS))
+        suv, organs, info = label_to_pet(labels, rng, tracer=tracer, ct=ct,
+                                         randomized=args.mode == "randomized")
+        return PhantomCase(suv, organs.with_array(organs.array.astype(np.uint8)),
+                           {**info, "lesions": [], "source_labels": str(args.from_labels)})
+
+    return make
+
+
+def _write_one(args: argparse.Namespace, case, case_id: str, rng, low_quality: bool,
+               split: str):
+    """Write one case (and its LQ label if asked); return its manifest record."""
+    import numpy as np
+
+    from seganypet.data.manifest import CaseRecord
+    from seganypet.data.noisy_labels import simulate_low_quality
+    from seganypet.data.phantom import write_case
+    from seganypet.io.nifti import write_nifti
+
+    paths = write_case(case, args.outdir, case_id)
+    label, quality, meta = paths["label"], "HQ", {"info": paths["info"].name}
+    if low_quality:
+        lq, events = simulate_low_quality(case.label, rng)
+        label = write_nifti(lq, args.outdir / f"{case_id}_label_LQ.nii.gz", dtype=np.uint8)
+        quality, meta = "LQ", {**meta, "hq_label": paths["label"].name, "lq_events": len(events)}
+    source = "label2pet" if args.from_labels else "phantom"
+    return CaseRecord(case_id, paths["image"], label,
+                      {int(k): v for k, v in case.info["label_names"].items()},
+                      cohort=f"{source}-{args.mode}", tracer=case.info["tracer"], split=split,
+                      quality=quality, meta=meta)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from seganypet.data.gallery import Panel, save_gallery
-    from seganypet.data.manifest import CaseRecord, write_manifest
-    from seganypet.data.noisy_labels import simulate_low_quality
-    from seganypet.data.phantom import PhantomConfig, generate_case, write_case
-    from seganypet.io.nifti import read_nifti, write_nifti
+    from seganypet.data.manifest import write_manifest
+    from seganypet.io.nifti import read_nifti
 
     _check(args)
-    config = PhantomConfig(tracer=args.tracer, mode=args.mode, voxel_mm=args.voxel_mm,
-                           small=args.small, n_lesions=args.lesions, whole_body=args.whole_body)
+    make_case = _case_source(args)
     n_val = round(args.val_fraction * args.cases)
     n_lq = round(args.lq_fraction * args.cases)
     records, panels = [], []
@@ -77,20 +134,12 @@ def run(args: argparse.Namespace) -> int:
         # One independent stream per case: case n is the same whatever --cases is.
         rng = np.random.default_rng([args.seed, n])
         case_id = f"phantom_{args.seed}_{n:04d}"
-        case = generate_case(rng, config)
-        paths = write_case(case, args.outdir, case_id)
-        label, quality, meta = paths["label"], "HQ", {"info": paths["info"].name}
-        if n < n_lq:
-            lq, events = simulate_low_quality(case.label, rng)
-            label = write_nifti(lq, args.outdir / f"{case_id}_label_LQ.nii.gz", dtype=np.uint8)
-            quality, meta = "LQ", {**meta, "hq_label": paths["label"].name, "lq_events": len(events)}
-        records.append(CaseRecord(case_id, paths["image"], label,
-                                  {int(k): v for k, v in case.info["label_names"].items()},
-                                  cohort=f"phantom-{args.mode}", tracer=case.info["tracer"],
-                                  split="val" if n >= args.cases - n_val else "train",
-                                  quality=quality, meta=meta))
+        case = make_case(rng)
+        record = _write_one(args, case, case_id, rng, low_quality=n < n_lq,
+                            split="val" if n >= args.cases - n_val else "train")
+        records.append(record)
         print(f"{case_id}: {case.info['tracer']} {case.suv.shape} "
-              f"{len(case.info['lesions'])} lesion(s), quality {quality}")
+              f"{len(case.info['lesions'])} lesion(s), quality {record.quality}")
         if args.gallery is not None and len(panels) < 6:
             # PSMA kidneys/glands are ~5x hotter than FDG organs: widen the grey scale.
             vmax = 15.0 if case.info["tracer"] == "psma" else 8.0
