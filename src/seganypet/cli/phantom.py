@@ -5,6 +5,7 @@ Each case gets ``<id>_SUV.nii.gz`` (SUVbw), ``<id>_label.nii.gz`` (organ ids 1-1
 parameters) and a line in ``manifest.jsonl``. With ``--lq-fraction F`` that fraction of cases
 also gets a simulated low-quality label ``<id>_label_LQ.nii.gz``, which the manifest then uses
 (quality ``LQ``; the exact label stays referenced in ``meta.hq_label`` for evaluation).
+``--from-labels SEG [--ct CT]`` synthesises PET from an existing organ label map instead.
 """
 
 from __future__ import annotations

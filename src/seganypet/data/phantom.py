@@ -40,7 +40,7 @@ from seganypet.data.lesions import (
 )
 from seganypet.data.organs import LESION_ID_START, ORGAN_NAMES
 from seganypet.data.scanner import ScannerParams, acquisition_grid, apply_scanner, sample_scanner
-from seganypet.data.uptake import TRACERS, activity_from_labels, sample_uptake
+from seganypet.data.uptake import TRACERS, OrganUptake, activity_from_labels, sample_uptake
 from seganypet.errors import InputError
 from seganypet.io.atomic import atomic_path
 from seganypet.io.nifti import write_nifti
@@ -151,8 +151,8 @@ def generate_case(rng: np.random.Generator, config: PhantomConfig = PhantomConfi
                        Volume(labels, grid.affine, "label"), info)
 
 
-def _describe(tracer: str, mode: str, counts: np.ndarray, lesions: list[dict], uptake, scanner,
-              anatomy_summary: dict) -> dict[str, Any]:
+def _describe(tracer: str, mode: str, counts: np.ndarray, lesions: list[dict],
+              uptake: OrganUptake, scanner: ScannerParams, anatomy_summary: dict) -> dict[str, Any]:
     present = [i for i in ORGAN_NAMES if counts[i] > 0]
     names = {str(i): ORGAN_NAMES[i] for i in present}
     names.update({str(les["id"]): les["name"] for les in lesions})
