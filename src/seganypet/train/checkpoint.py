@@ -1,0 +1,93 @@
+"""Training checkpoints: a folder per save, loadable without unpickling arbitrary objects.
+
+``<out_dir>/checkpoints/step_000123/`` holds
+* ``model.safetensors`` + ``model.json`` — written by ``seganypet.model.save_model``, so the
+  folder's model file loads directly with ``seganypet.load_model``;
+* ``train_state.pt`` — optimiser, scheduler, grad-scaler and RNG states: plain dicts, lists,
+  numbers and tensors only, read back with ``torch.load(weights_only=True)``;
+* ``train_config.json`` — the :class:`TrainConfig` of the run.
+``<out_dir>/checkpoints/latest`` names the newest complete folder (written last, atomically),
+so an interrupted save never becomes the resume point.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seganypet.errors import InputError
+from seganypet.io.atomic import atomic_path
+from seganypet.model import load_model, save_model
+from seganypet.model.sam import SegAnyPET
+from seganypet.train.config import TrainConfig, load_config, save_config
+
+__all__ = ["TrainState", "latest_checkpoint", "load_checkpoint", "save_checkpoint"]
+
+log = logging.getLogger(__name__)
+_KEEP = 3
+
+
+@dataclass
+class TrainState:
+    """Everything besides the weights that resuming needs."""
+
+    step: int
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    scaler: dict[str, Any] | None
+    torch_rng: torch.Tensor
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "optimizer": self.optimizer, "scheduler": self.scheduler,
+                "scaler": self.scaler, "torch_rng": self.torch_rng, "elapsed_s": self.elapsed_s}
+
+
+def save_checkpoint(out_dir: str | Path, model: SegAnyPET, state: TrainState,
+                    config: TrainConfig) -> Path:
+    """Write ``checkpoints/step_<step>/`` and point ``latest`` at it; keep the last 3."""
+    root = Path(out_dir) / "checkpoints"
+    folder = root / f"step_{state.step:07d}"
+    tmp = root / f".{folder.name}.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    save_model(model, tmp / "model.safetensors")
+    torch.save(state.to_dict(), tmp / "train_state.pt")
+    save_config(config, tmp / "train_config.json")
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    with atomic_path(root / "latest") as pointer:
+        pointer.write_text(folder.name + "\n", encoding="utf-8")
+    for old in sorted(root.glob("step_*"))[:-_KEEP]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def latest_checkpoint(path: str | Path) -> Path:
+    """The checkpoint folder for ``path``: a run dir, its ``checkpoints/`` or a step folder."""
+    path = Path(path)
+    for root in (path / "checkpoints", path):
+        pointer = root / "latest"
+        if pointer.is_file():
+            return root / pointer.read_text(encoding="utf-8").strip()
+    if (path / "train_state.pt").is_file():
+        return path
+    raise InputError(f"no training checkpoint found in {path} (expected checkpoints/latest)")
+
+
+def load_checkpoint(path: str | Path) -> tuple[SegAnyPET, TrainState, TrainConfig]:
+    """Model (eval mode, CPU), training state and config of a checkpoint folder or run dir."""
+    folder = latest_checkpoint(path)
+    model = load_model(folder / "model.safetensors")
+    raw = torch.load(folder / "train_state.pt", map_location="cpu", weights_only=True)
+    state = TrainState(step=int(raw["step"]), optimizer=raw["optimizer"],
+                       scheduler=raw["scheduler"], scaler=raw["scaler"],
+                       torch_rng=raw["torch_rng"], elapsed_s=float(raw.get("elapsed_s", 0.0)))
+    return model, state, load_config(folder / "train_config.json")

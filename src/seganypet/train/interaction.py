@@ -1,0 +1,201 @@
+"""The simulated-user click loop of one training batch, and its losses.
+
+Per batch (spec §1c, SAM's interactive training, SegAnyPET Algorithm 1):
+
+1. encode the patches once;
+2. click 1 is the first click of each sample (the patch centre the session would use); the
+   mask prompt is all-zero logits ``(B, 1, L, L, L)`` as upstream and the session;
+   with ``multimask_first`` the decoder returns the multimask candidates, the loss is the
+   minimum over them per sample, and the IoU head regresses each candidate's true IoU
+   (SAM's answer to the ambiguous first click; TRAINING_NOTES item 1);
+3. clicks 2..n (n uniform in [clicks_min, clicks_max] per batch) are sampled uniformly from
+   FN ∪ FP of the previous prediction (the rule of ``seganypet.clicks.sample_error_clicks``,
+   positive iff in FN); all clicks so far are fed, and the previous low-res logits (detached)
+   are the mask prompt.
+
+Losses and clicks live on the *loss grid*: the patch (``loss_grid="patch"``, upstream: logits
+upsampled to S³) or the decoder's low-res grid (``"low_res"``: the target average-pooled to L³,
+a soft target; 8x fewer voxels for the loss, its backward and the click search, with clicks at
+the centres of the low-res cells).
+
+Which decodes get gradients: the first and the last (``grad_decodes="first_last"``), as the
+probe in TRAINING_NOTES; the others run under ``no_grad`` (a decode costs ~1/30 of the
+encoder, but keeping all n graphs would multiply activation memory and backward time by
+~n/2). CPCL needs the first ``n_pt`` predictions with gradients for LQ samples, so those are
+kept too when CPCL is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seganypet.train import cpcl
+from seganypet.train.config import TrainConfig
+from seganypet.train.data import PatchBatch
+from seganypet.train.losses import dice_ce_per_sample, mask_iou, upsample_logits
+
+__all__ = ["ClickPlan", "InteractiveStep", "click_rngs", "sample_clicks"]
+
+
+@dataclass(frozen=True)
+class ClickPlan:
+    """What one batch does: ``n_clicks`` decodes, CPCL weight ``lam`` (0 = off)."""
+
+    n_clicks: int
+    lam: float = 0.0
+
+
+def click_rngs(seeds: tuple[int, ...]) -> list[np.random.Generator]:
+    """One generator per sample, so a sample's clicks do not depend on its batch-mates
+    (the same global batch split over DDP ranks clicks identically)."""
+    return [np.random.default_rng(int(s)) for s in seeds]
+
+
+@dataclass
+class _Decode:
+    """One decode: logits on the loss grid ``(B, 1, G, G, G)``, whether they carry gradients,
+    and the detached low-res logits ``(B, 1, L, L, L)`` that become the next mask prompt."""
+
+    logits: torch.Tensor
+    with_grad: bool
+    low: torch.Tensor
+
+
+class InteractiveStep(nn.Module):
+    """``forward(batch, plan) -> (loss, stats)``: a module so DDP can wrap the whole loop."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+
+    def _to_grid(self, low: torch.Tensor, size: int) -> torch.Tensor:
+        """Low-res logits -> logits on the loss grid."""
+        return low.float() if self.config.loss_grid == "low_res" else upsample_logits(low, size)
+
+    def forward(self, batch: PatchBatch, plan: ClickPlan) -> tuple[torch.Tensor, dict[str, float]]:
+        cfg = self.config
+        size, low_size = batch.images.shape[-1], self.model.config.low_res_size
+        targets = _grid_targets(batch.targets, low_size if cfg.loss_grid == "low_res" else size)
+        cell = size / targets.shape[-1]  # patch voxels per loss-grid voxel
+        embedding = self.model.encode(batch.images)
+        rngs = click_rngs(batch.seeds)
+        first, first_loss, iou_loss = self._first_decode(embedding, batch, targets)
+        decodes = [first]
+        coords = batch.first_clicks[:, None, :].float()  # (B, 1, 3)
+        labels = torch.ones(coords.shape[:2], dtype=torch.long, device=coords.device)
+        # Depends on the config only (not on the batch content) so every DDP rank runs the
+        # same number of decodes with gradients.
+        n_cpcl = cfg.cpcl_n_pt if cfg.cpcl != "off" else 0
+        n_clicks = max(plan.n_clicks, n_cpcl)
+        for k in range(2, n_clicks + 1):
+            new_coords, new_labels = sample_clicks(decodes[-1].logits, targets, rngs)
+            coords = torch.cat([coords, (new_coords * cell + (cell - 1) / 2).to(coords)], dim=1)
+            labels = torch.cat([labels, new_labels.to(labels.device)], dim=1)
+            with_grad = k == n_clicks or k <= n_cpcl or cfg.grad_decodes == "all"
+            with torch.set_grad_enabled(with_grad and torch.is_grad_enabled()):
+                low, _ = self.model.decode(embedding, coords, labels, decodes[-1].low,
+                                           multimask=False)
+                decodes.append(_Decode(self._to_grid(low, size), with_grad, low.detach()))
+        seg, stats = self._segmentation_loss(decodes, first_loss, targets, batch, plan, n_cpcl)
+        loss = (seg + cfg.iou_loss_weight * iou_loss).mean()
+        stats.update(loss=float(loss.detach()), iou_loss=float(iou_loss.detach().mean()),
+                     first_dice=_dice(decodes[0].logits, targets),
+                     last_dice=_dice(decodes[-1].logits, targets), n_clicks=n_clicks)
+        return loss, stats
+
+    def _first_decode(self, embedding, batch: PatchBatch, targets: torch.Tensor):
+        """Click 1 with an all-zero mask prompt; returns (decode, min loss (B,), IoU loss (B,))."""
+        size, low_size = batch.images.shape[-1], self.model.config.low_res_size
+        n = batch.images.shape[0]
+        coords = batch.first_clicks[:, None, :].float()
+        labels = torch.ones((n, 1), dtype=torch.long, device=coords.device)
+        empty = torch.zeros((n, 1, low_size, low_size, low_size), device=coords.device)
+        multimask = self.config.multimask_first and self.model.config.num_multimask_outputs > 1
+        low, iou = self.model.decode(embedding, coords, labels, empty, multimask=multimask)
+        grid = self._to_grid(low, size)  # (B, M, G, G, G)
+        m = grid.shape[1]
+        per = dice_ce_per_sample(grid.reshape(n * m, 1, *grid.shape[2:]),
+                                 targets.repeat_interleave(m, dim=0)).view(n, m)
+        best = per.argmin(dim=1)  # SAM: train only the best candidate
+        rows = torch.arange(n, device=grid.device)
+        iou_loss = F.mse_loss(iou.float(), mask_iou(grid, targets), reduction="none").mean(1)
+        decode = _Decode(grid[rows, best][:, None], True, low[rows, best][:, None].detach())
+        return decode, per[rows, best], iou_loss
+
+    def _segmentation_loss(self, decodes: list[_Decode], first_loss: torch.Tensor,
+                           targets: torch.Tensor, batch: PatchBatch, plan: ClickPlan, n_cpcl: int):
+        """Per-sample segmentation loss ``(B,)``: mean Dice+CE over the decodes with gradients;
+        for LQ samples under CPCL, Eq. 6's ``λ (L_cps + β L_L)`` instead."""
+        cfg = self.config
+        graded = [d.logits for d in decodes[1:] if d.with_grad]
+        per_decode = [first_loss] + [dice_ce_per_sample(g, targets) for g in graded]
+        plain = torch.stack(per_decode).mean(0)  # (B,)
+        stats: dict[str, float] = {}
+        if n_cpcl == 0:
+            return plain, stats
+        lq = batch.low_quality.to(plain.dtype)
+        cps_logits = [d.logits for d in decodes[:n_cpcl]]
+        probs = torch.stack([torch.sigmoid(x.float()) for x in cps_logits])  # (n_pt, B, 1, G³)
+        loss_cps = cpcl.consistency_loss(probs)
+        label = targets
+        if cfg.cpcl == "full":
+            uncertainty = cpcl.predictive_entropy(cpcl.mean_prediction(probs.detach()))
+            label = cpcl.rectify_labels(targets, uncertainty, cfg.cpcl_entropy_threshold)
+            stats["flipped"] = float((label != targets).float().mean())
+        loss_lq = torch.stack([dice_ce_per_sample(x, label) for x in cps_logits]).mean(0)
+        lq_part = plan.lam * (loss_cps + cfg.cpcl_beta * loss_lq)
+        stats.update(cps=float((loss_cps.detach() * lq).sum() / lq.sum().clamp_min(1)),
+                     lam=plan.lam)
+        return (1 - lq) * plain + lq * lq_part, stats
+
+
+def _grid_targets(targets: torch.Tensor, grid: int) -> torch.Tensor:
+    """Targets ``(B, 1, S³)`` on the loss grid: unchanged, or average-pooled (soft) to ``grid``³."""
+    if targets.shape[-1] == grid:
+        return targets
+    return F.avg_pool3d(targets.float(), kernel_size=targets.shape[-1] // grid)
+
+
+def sample_clicks(logits: torch.Tensor, targets: torch.Tensor,
+                  rngs: list[np.random.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One click per sample, uniform over FN ∪ FP of ``logits > 0`` against ``targets > 0.5``.
+
+    The rule of ``seganypet.clicks.sample_error_clicks`` (positive iff the voxel is in the
+    target; no error -> a target voxel; nothing at all -> any voxel), drawn with a per-sample
+    numpy generator from ``np.flatnonzero`` of the error: that sampler draws one uniform float
+    per voxel (2M per 128³ patch), which made clicks as costly as decodes on CPU.
+
+    Args:
+        logits: ``(B, 1, G, G, G)``; targets: same shape (soft targets allowed).
+    Returns:
+        ``coords (B, 1, 3)`` long grid indices and ``labels (B, 1)`` long (1 positive, 0 negative).
+    """
+    pred = (logits.detach() > 0).flatten(1).cpu().numpy()
+    truth = (targets.detach() > 0.5).flatten(1).cpu().numpy()
+    picks, signs = [], []
+    for i, rng in enumerate(rngs):
+        candidates = np.flatnonzero(pred[i] ^ truth[i])
+        if candidates.size == 0:
+            candidates = np.flatnonzero(truth[i])
+        index = int(candidates[rng.integers(candidates.size)]) if candidates.size else \
+            int(rng.integers(truth.shape[1]))
+        picks.append(np.unravel_index(index, logits.shape[-3:]))
+        signs.append(int(truth[i, index]))
+    coords = torch.tensor(np.asarray(picks, np.int64))[:, None, :]
+    return coords, torch.tensor(signs, dtype=torch.long)[:, None]
+
+
+def _dice(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """Batch-mean hard Dice of ``logits > 0`` against ``targets > 0.5`` (training log)."""
+    with torch.no_grad():
+        pred = logits > 0
+        truth = targets > 0.5
+        inter = (pred & truth).flatten(1).sum(1).float()
+        total = pred.flatten(1).sum(1).float() + truth.flatten(1).sum(1).float()
+        return float((2 * inter / total.clamp_min(1)).mean())
