@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, time
 from pathlib import Path
 
+from seganypet.errors import InputError
 from seganypet.volume import Volume
 
-__all__ = ["add_scan_arguments", "read_scan"]
+__all__ = ["add_scan_arguments", "parse_injection_time", "read_scan"]
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +25,20 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sex", choices=("M", "F"), help="patient sex (for --sul)")
 
 
+def parse_injection_time(text: str | None) -> time | datetime | None:
+    """``HH:MM[:SS]`` -> time; ``YYYY-MM-DDTHH:MM[:SS]`` -> datetime."""
+    if text is None:
+        return None
+    for parse in (time.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text.strip())
+        except ValueError:
+            continue
+    raise InputError(f"--injection-time {text!r} is not HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)")
+
+
 def read_scan(path: Path, args: argparse.Namespace) -> Volume:
     """Read a PET file or DICOM folder in SUV, honouring the override arguments."""
-    from seganypet.cli.suv import parse_injection_time
     from seganypet.io.read import read_pet
 
     return read_pet(

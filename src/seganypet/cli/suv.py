@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, time
 from pathlib import Path
 
 from seganypet.cli._scan_input import add_scan_arguments, read_scan
@@ -27,18 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_scan_arguments(parser)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the parameters as JSON")
     parser.set_defaults(handler=run)
-
-
-def parse_injection_time(text: str | None) -> time | datetime | None:
-    """``HH:MM[:SS]`` -> time; ``YYYY-MM-DDTHH:MM[:SS]`` -> datetime."""
-    if text is None:
-        return None
-    for parse in (time.fromisoformat, datetime.fromisoformat):
-        try:
-            return parse(text.strip())
-        except ValueError:
-            continue
-    raise InputError(f"--injection-time {text!r} is not HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)")
 
 
 def run(args: argparse.Namespace) -> int:
