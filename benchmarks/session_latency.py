@@ -27,9 +27,9 @@ from seganypet.session import Session
 ORGANS = ("liver", "spleen", "kidney_left", "heart", "brain", "bladder")
 
 
-def _time(fn) -> float:
+def _time(session: Session, point: np.ndarray, positive: bool = True) -> float:
     start = time.perf_counter()
-    fn()
+    session.add_point(point, positive=positive)
     return time.perf_counter() - start
 
 
@@ -50,10 +50,10 @@ def main() -> None:
     for _ in range(args.repeats):
         session = Session(model, precision=args.precision)
         session.set_image(image)
-        first.append(_time(lambda: session.add_point(centre)))
+        first.append(_time(session, centre))
         for offset in ((3, 0, 0), (0, 3, 0), (0, 0, -3)):
             point = np.clip(centre + offset, 0, np.asarray(image.shape) - 1)
-            nxt.append(_time(lambda: session.add_point(point, positive=bool(liver[tuple(point)]))))
+            nxt.append(_time(session, point, bool(liver[tuple(point)])))
     session = Session(model, precision=args.precision)
     session.set_image(image)
     start = time.perf_counter()

@@ -3,8 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seganypet.postprocess import (LogitTile, keep_components_with_seeds, merge_logits,
-                                   paste_mask, volume_box)
+from seganypet.postprocess import (
+    LogitTile,
+    keep_components_with_seeds,
+    merge_logits,
+    paste_mask,
+    volume_box,
+)
 from seganypet.preprocess import patch_grid_around
 from seganypet.volume import Volume
 

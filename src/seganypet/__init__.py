@@ -27,6 +27,7 @@ _PUBLIC = {
     "write_dicom_seg": "seganypet.io.dicom_seg",
     "read_dicom_seg": "seganypet.io.dicom_seg",
     "load_model": "seganypet.model",
+    "Session": "seganypet.session",
     "build_model": "seganypet.model",
     "object_stats": "seganypet.quantify",
     "lesion_table": "seganypet.quantify",
@@ -36,7 +37,7 @@ _PUBLIC = {
     "isocontour_from_seed": "seganypet.quantify",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = sorted(_PUBLIC)  # noqa: PLE0605 - the lazy table is the single list of names
 
 
 def __getattr__(name: str) -> Any:

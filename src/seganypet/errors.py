@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SeganypetError", "InputError"]
+__all__ = ["InputError", "SeganypetError"]
 
 
 class SeganypetError(Exception):

@@ -25,8 +25,14 @@ from scipy import ndimage
 from seganypet.preprocess import PatchGrid
 from seganypet.volume import Volume
 
-__all__ = ["LogitTile", "GridBox", "merge_logits", "volume_box", "keep_components_with_seeds",
-           "paste_mask"]
+__all__ = [
+    "GridBox",
+    "LogitTile",
+    "keep_components_with_seeds",
+    "merge_logits",
+    "paste_mask",
+    "volume_box",
+]
 
 
 @dataclass(frozen=True, eq=False)

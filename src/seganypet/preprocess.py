@@ -23,11 +23,11 @@ from seganypet.errors import InputError
 from seganypet.volume import Volume
 
 __all__ = [
+    "INTENSITY_METHODS",
     "PatchGrid",
+    "normalize_intensity",
     "patch_grid_around",
     "sample_volume",
-    "normalize_intensity",
-    "INTENSITY_METHODS",
 ]
 
 INTENSITY_METHODS = ("zscore_nonzero", "log1p_suv")
@@ -67,7 +67,7 @@ class PatchGrid:
         idx = self.world_to_index(world_mm)
         return np.all((idx >= -0.5) & (idx <= self.size - 0.5), axis=-1)
 
-    def coarsened(self, size: int) -> "PatchGrid":
+    def coarsened(self, size: int) -> PatchGrid:
         """The grid with ``size`` voxels per edge covering the same cube (e.g. the low-res logits).
 
         Voxel centres follow ``F.interpolate(align_corners=False)``: coarse voxel ``l`` is
@@ -78,7 +78,7 @@ class PatchGrid:
         scale[:3, 3] = (factor - 1.0) / 2.0
         return PatchGrid(self.affine @ scale, size)
 
-    def shifted(self, steps: np.ndarray | tuple[int, int, int]) -> "PatchGrid":
+    def shifted(self, steps: np.ndarray | tuple[int, int, int]) -> PatchGrid:
         """The same cube moved by ``steps`` voxels along its own axes."""
         affine = self.affine.copy()
         affine[:3, 3] = self.index_to_world(np.asarray(steps, np.float64))

@@ -20,7 +20,7 @@ from typing import Any
 
 from seganypet.errors import InputError
 
-__all__ = ["PromptClick", "ObjectPrompts", "parse_triplet", "read_prompt_file"]
+__all__ = ["ObjectPrompts", "PromptClick", "parse_triplet", "read_prompt_file"]
 
 
 @dataclass(frozen=True)

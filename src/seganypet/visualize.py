@@ -92,7 +92,7 @@ def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLik
     # Clinical PET display: inverted grey, SUV 0-6 (organs readable, lesions saturate).
     vmax = 6.0 if volume.unit.upper().startswith("SU") else (float(np.percentile(ras, 99.5)) or 1.0)
     clicks = clicks or []
-    j = int(round(canonical_index(volume, clicks[0][0])[1])) if clicks else ras.shape[1] // 2
+    j = round(float(canonical_index(volume, clicks[0][0])[1])) if clicks else ras.shape[1] // 2
     fig, axes = plt.subplots(1, 2, figsize=(8, 6), dpi=100)
     _overlay(axes[0], coronal_mip(ras), None if ras_mask is None else coronal_mip(ras_mask),
              aspect, "coronal MIP", vmax)

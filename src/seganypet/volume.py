@@ -20,7 +20,7 @@ import numpy as np
 
 from seganypet.errors import InputError
 
-__all__ = ["Volume", "InvalidVolumeError", "RAS_TO_LPS"]
+__all__ = ["RAS_TO_LPS", "InvalidVolumeError", "Volume"]
 
 # Diagonal flip between the RAS convention (NIfTI, nibabel) and LPS (DICOM, ITK).
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -114,7 +114,7 @@ class Volume:
         return bool(idx.shape == (3,) and np.all(idx >= 0) and np.all(idx < np.asarray(self.shape)))
 
     # ------------------------------------------------------------------ derivation
-    def with_array(self, array: np.ndarray, unit: str | None = None) -> "Volume":
+    def with_array(self, array: np.ndarray, unit: str | None = None) -> Volume:
         """A new Volume on the same grid (same affine) with other values, e.g. a mask."""
         if tuple(np.shape(array)) != self.shape:
             raise InvalidVolumeError(
@@ -122,6 +122,6 @@ class Volume:
             )
         return Volume(array, self.affine.copy(), self.unit if unit is None else unit, dict(self.meta))
 
-    def same_grid(self, other: "Volume", atol_mm: float = 1e-3) -> bool:
+    def same_grid(self, other: Volume, atol_mm: float = 1e-3) -> bool:
         """True when both volumes share shape and affine (to ``atol_mm``)."""
         return self.shape == other.shape and bool(np.allclose(self.affine, other.affine, atol=atol_mm))

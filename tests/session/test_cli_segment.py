@@ -50,7 +50,7 @@ def test_segment_writes_mask_preview_and_stats(files) -> None:
 
 
 def test_world_clicks_and_prompt_file(files, tmp_path) -> None:
-    root, image, weights = files
+    _, image, weights = files
     vol_affine = nib.load(str(image)).affine
     world = vol_affine @ np.array([20, 18, 15, 1.0])
     a, b = tmp_path / "a.nii.gz", tmp_path / "b.nii.gz"
@@ -78,7 +78,7 @@ def test_autopet_prompt_file_is_interleaved(tmp_path) -> None:
     ([], "no clicks"),
 ])
 def test_bad_input_is_one_clear_error(files, tmp_path, capsys, argv, message) -> None:
-    root, image, weights = files
+    _, image, weights = files
     out = tmp_path / "m.nii.gz"
     rc = main(["segment", str(image), "-o", str(out), "--model", str(weights), *argv])
     assert rc == 2
@@ -88,7 +88,7 @@ def test_bad_input_is_one_clear_error(files, tmp_path, capsys, argv, message) ->
 
 
 def test_unknown_model_and_non_3d_image(files, tmp_path, capsys) -> None:
-    root, image, _ = files
+    _, image, _ = files
     assert main(["segment", str(image), "-o", str(tmp_path / "m.nii.gz"), "--point", "1,1,1",
                  "--model", "no-such-model"]) == 2
     assert "no-such-model" in capsys.readouterr().err

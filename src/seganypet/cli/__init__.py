@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from seganypet.errors import SeganypetError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _command_modules() -> list[str]:

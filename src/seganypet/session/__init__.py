@@ -3,4 +3,4 @@
 from seganypet.session.session import Session
 from seganypet.session.state import Click
 
-__all__ = ["Session", "Click"]
+__all__ = ["Click", "Session"]

@@ -19,7 +19,7 @@ from seganypet.preprocess import PatchGrid, normalize_intensity, sample_volume
 from seganypet.session.state import ObjectState, TileState
 from seganypet.volume import Volume
 
-__all__ = ["TileDecoder", "PROMPT_MASK_LOGIT"]
+__all__ = ["PROMPT_MASK_LOGIT", "TileDecoder"]
 
 # Logit magnitude given to a user-supplied prompt mask (inside +8, outside -8): a confident
 # previous prediction, the kind of mask prompt the decoder sees during click refinement.

@@ -30,10 +30,10 @@ import torch
 
 from seganypet.errors import InputError
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
+from seganypet.preprocess import patch_grid_around
 from seganypet.session.decoding import TileDecoder
 from seganypet.session.state import Click, ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
-from seganypet.preprocess import patch_grid_around
 from seganypet.volume import Volume
 
 __all__ = ["Session"]
@@ -327,7 +327,7 @@ class Session:
         box, lo, hi = paste_mask(tiles, volume)
         if box.size:
             if self.keep_clicked_components:
-                seeds = [tuple(int(round(c.index[d])) - int(lo[d]) for d in range(3))
+                seeds = [tuple(round(c.index[d]) - int(lo[d]) for d in range(3))
                          for c in obj.clicks if c.positive]
                 seeds = [s for s in seeds if all(0 <= s[d] < box.shape[d] for d in range(3))]
                 box = keep_components_with_seeds(box > 0, seeds).astype(np.uint8)  # type: ignore[arg-type]

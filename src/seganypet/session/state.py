@@ -9,7 +9,7 @@ import numpy as np
 
 from seganypet.preprocess import PatchGrid
 
-__all__ = ["Click", "TileState", "ObjectState"]
+__all__ = ["Click", "ObjectState", "TileState"]
 
 # A tile's key: its offset from the object's first patch, in half-patch steps per axis.
 TileKey = tuple[int, int, int]
@@ -49,6 +49,6 @@ class ObjectState:
     prompt_mask: np.ndarray | None = None  # (I, J, K) bool, from add_mask
     mask: np.ndarray | None = None  # (I, J, K) uint8 result on the volume grid
 
-    def snapshot(self) -> "ObjectState":
+    def snapshot(self) -> ObjectState:
         """A deep copy (arrays included) for the undo stack."""
         return copy.deepcopy(self)

@@ -13,7 +13,7 @@ from seganypet.preprocess import PatchGrid
 from seganypet.session.state import TileKey
 from seganypet.volume import Volume
 
-__all__ = ["tile_grid", "faces_to_extend", "inside_volume_mask"]
+__all__ = ["faces_to_extend", "inside_volume_mask", "tile_grid"]
 
 
 def tile_grid(anchor: PatchGrid, key: TileKey) -> PatchGrid:
