@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seganypet.model.attention import GridAttention
@@ -85,14 +86,24 @@ class EncoderBlock(nn.Module):
 
 
 class PatchEmbed(nn.Module):
-    """Non-overlapping Conv3d patches: ``(B, 1, S, S, S)`` -> channels-last ``(B, g, g, g, C)``."""
+    """Non-overlapping patches: ``(B, 1, S, S, S)`` -> channels-last ``(B, g, g, g, C)``.
+
+    The parameters are those of ``Conv3d(1, C, kernel=stride=patch)`` (state-dict layout), but
+    the product is one ``(B*g^3, p^3) @ (p^3, C)`` matmul: identical maths, and on CPU much
+    faster than oneDNN's strided 3D convolution with a 16^3 kernel (about 5x under bf16).
+    """
 
     def __init__(self, patch_size: int, dim: int) -> None:
         super().__init__()
+        self.patch_size = patch_size
         self.proj = nn.Conv3d(1, dim, kernel_size=patch_size, stride=patch_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).permute(0, 2, 3, 4, 1)
+        b, p = x.shape[0], self.patch_size
+        g = x.shape[-1] // p
+        patches = x.reshape(b, g, p, g, p, g, p).permute(0, 1, 3, 5, 2, 4, 6)
+        patches = patches.reshape(b, g, g, g, p**3)  # (B, g, g, g, p^3)
+        return F.linear(patches, self.proj.weight.reshape(-1, p**3), self.proj.bias)
 
 
 def _skip_stem(config: ModelConfig) -> nn.Sequential:
