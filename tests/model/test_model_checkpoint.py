@@ -111,6 +111,16 @@ def test_safetensors_round_trip_with_custom_config(tmp_path: Path) -> None:
     assert load_model(written).config == config
 
 
+def test_torch_checkpoint_with_our_config(tmp_path: Path) -> None:
+    config = dataclasses.replace(PRESETS["tiny"], name="tiny-wide", encoder_dim=96, encoder_heads=4)
+    model = build_model(config)
+    path = tmp_path / "resume.pth"
+    torch.save({"model_state_dict": model.state_dict(), "model_config": config.to_dict()}, path)
+    loaded = load_model(path)
+    assert loaded.config == config
+    _assert_same_weights(model, loaded)
+
+
 def test_missing_and_unexpected_keys_are_named(tmp_path: Path) -> None:
     state = build_model("tiny").state_dict()
     del state["mask_decoder.iou_token.weight"]

@@ -98,14 +98,21 @@ def _strip_prefix(key: str) -> str:
 
 
 def load_state_dict_file(path: Path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
-    """Read weights (and our config, if the file carries one) from any supported format."""
+    """Read weights (and our config, if the file carries one) from any supported format.
+
+    Torch files may hold ``model_config`` (``ModelConfig.to_dict()``) beside the weights.
+    """
     if path.suffix == ".safetensors":
         try:
             state = load_file(path, device="cpu")
         except (SafetensorError, OSError) as err:
             raise InputError(f"cannot read {path} as safetensors: {err}") from None
         return {_strip_prefix(k): v for k, v in state.items()}, _read_config_json(path)
-    return _extract_state_dict(_torch_load(path), path), None
+    obj = _torch_load(path)
+    # Our training checkpoints (.pth with optimiser state) carry the config as a plain dict.
+    config_dict = obj.get("model_config") if isinstance(obj, Mapping) else None
+    config = ModelConfig.from_dict(dict(config_dict)) if isinstance(config_dict, Mapping) else None
+    return _extract_state_dict(obj, path), config
 
 
 def _read_config_json(weights: Path) -> ModelConfig | None:
