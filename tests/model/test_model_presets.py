@@ -184,3 +184,12 @@ def test_image_shape_is_checked() -> None:
     model = build_model("tiny")
     with pytest.raises(ValueError, match=r"\(B, 1, 32, 32, 32\)"):
         model.encode(torch.zeros(1, 1, 32, 32, 16))
+
+
+def test_positional_encoding_stays_fp32_under_bf16_autocast() -> None:
+    model = build_model("pet-small")
+    reference = model.prompt_encoder.dense_positional_encoding()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        autocast = model.prompt_encoder.dense_positional_encoding()
+    assert autocast.dtype == torch.float32
+    torch.testing.assert_close(autocast, reference, rtol=0, atol=0)

@@ -79,7 +79,9 @@ class RandomFourierEncoding(nn.Module):
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
         """``coords (..., 3)`` in [0, 1] -> ``(..., out_dim)``."""
         g = self.positional_encoding_gaussian_matrix
-        u = (2.0 * coords.to(g.dtype) - 1.0) @ g * (2.0 * math.pi)
+        # Phases reach tens of radians: in bf16 (autocast) they would be off by ~0.1 rad.
+        with torch.autocast(device_type=coords.device.type, enabled=False):
+            u = (2.0 * coords.to(g.dtype) - 1.0) @ g * (2.0 * math.pi)
         parts = [torch.sin(u), torch.cos(u)]
         if self.upstream_quirks:
             parts.append(parts[0])
