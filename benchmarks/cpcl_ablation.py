@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from seganypet.cli.train import resolve_config_path
+from seganypet.errors import InputError
 from seganypet.model import build_model, save_model
 from seganypet.train.checkpoint import load_checkpoint
 from seganypet.train.config import load_config
@@ -39,6 +40,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--init", help="common initial weights (default: a seeded random init)")
     parser.add_argument("--amp", help="override amp (off/auto/bf16)")
     parser.add_argument("--samples", type=int, default=32, help="held-out patches per group")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
+                        help="variants to run (finished ones in --out are only re-scored)")
     return parser.parse_args()
 
 
@@ -57,6 +60,14 @@ def _score(model, cfg, names, samples: int) -> dict[str, float]:
             "n": int(dice.shape[0])}
 
 
+def _finished(cfg) -> bool:
+    """Whether ``cfg.out_dir`` already holds the final checkpoint of this variant."""
+    try:
+        return load_checkpoint(cfg.out_dir)[1].step >= cfg.steps
+    except InputError:
+        return False
+
+
 def main() -> None:
     args = _parse()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -64,12 +75,16 @@ def main() -> None:
     if init is None:
         torch.manual_seed(0)
         preset = args.preset or load_config(resolve_config_path("cpcl_ablation_plain")).preset
-        init = str(save_model(build_model(preset), args.out / "init.safetensors")[0])
+        init_path = args.out / "init.safetensors"
+        if not init_path.is_file():  # every variant (and every rerun) starts from these weights
+            save_model(build_model(preset), init_path)
+        init = str(init_path)
     results = {}
-    for mode in MODES:
+    for mode in args.modes:
         cfg = _config(mode, args, init)
         started = time.monotonic()
-        train(cfg)
+        if not _finished(cfg):
+            train(cfg)
         model, state, _ = load_checkpoint(cfg.out_dir)
         results[mode] = {"steps": state.step, "minutes": round((time.monotonic() - started) / 60, 1),
                          "seen": _score(model, cfg, cfg.target_names, args.samples),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 import torch
 
 from seganypet.cli import main
@@ -13,7 +14,7 @@ from seganypet.train.checkpoint import latest_checkpoint, load_checkpoint
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import patch_spec
 from seganypet.train.interaction import ClickPlan, InteractiveStep
-from seganypet.train.loop import train
+from seganypet.train.loop import _apply_milestones, build_optimizer, build_scheduler, train
 from seganypet.train.phantom_cases import phantom_case_generator
 from seganypet.train.sources import PatchSource, PhantomCases
 
@@ -76,3 +77,27 @@ def test_cli_train_and_export(tmp_path, capsys) -> None:
                zip(exported.state_dict().values(), trained.state_dict().values()))
     assert main(["train", str(tmp_path / "missing.json")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_resume_with_new_milestones_follows_the_new_schedule() -> None:
+    model = build_model("tiny")
+    old = dataclasses.replace(TINY, warmup_steps=2, milestones=(4,), gamma=0.5, lr_encoder=1.0,
+                              lr_decoder=0.1)
+    optimizer = build_optimizer(model, old)
+    scheduler = build_scheduler(optimizer, old)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    saved_opt, saved_sched = optimizer.state_dict(), scheduler.state_dict()
+    new = dataclasses.replace(old, milestones=(6,), gamma=0.1)  # extend the run
+    optimizer = build_optimizer(model, new)
+    scheduler = build_scheduler(optimizer, new)
+    optimizer.load_state_dict(saved_opt)
+    scheduler.load_state_dict(saved_sched)
+    _apply_milestones(scheduler, new)
+    lrs = []
+    for _ in range(5):  # steps 4..8
+        optimizer.step()
+        scheduler.step()
+        lrs.append(scheduler.get_last_lr()[0])
+    assert lrs == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.1])  # no cut at 4, x0.1 at 6

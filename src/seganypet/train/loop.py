@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,17 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
     warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1.0 / cfg.warmup_steps,
                                                total_iters=cfg.warmup_steps)
     return torch.optim.lr_scheduler.ChainedScheduler([warmup, multistep], optimizer)
+
+
+def _apply_milestones(scheduler, cfg: TrainConfig) -> None:
+    """After loading a scheduler state, let the current config's milestones and gamma rule the
+    steps to come (so a finished run can be extended with ``--resume --steps N --milestones``);
+    with an unchanged config this is a no-op."""
+    subs = getattr(scheduler, "_schedulers", [scheduler])
+    for sub in subs:
+        if isinstance(sub, torch.optim.lr_scheduler.MultiStepLR):
+            sub.milestones = Counter(cfg.milestones)
+            sub.gamma = cfg.gamma
 
 
 def click_plan(cfg: TrainConfig, step: int, micro: int) -> ClickPlan:
@@ -184,6 +196,7 @@ def _setup(cfg: TrainConfig, resume: str | Path | None, ctx: DistContext) -> _Ru
     if state is not None:
         optimizer.load_state_dict(state.optimizer)
         scheduler.load_state_dict(state.scheduler)
+        _apply_milestones(scheduler, cfg)
         if scaler is not None and state.scaler:
             scaler.load_state_dict(state.scaler)
         torch.set_rng_state(state.torch_rng)
