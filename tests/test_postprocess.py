@@ -88,3 +88,46 @@ def test_importance_map_matches_monai() -> None:
     keep = ref > 2e-3
     assert np.allclose(ours[keep], ref[keep], atol=1e-6)
     assert ours.min() > 0
+
+
+@pytest.mark.parametrize("name", sorted(AFFINES))
+def test_separable_paste_equals_generic_interpolation(name: str) -> None:
+    """The fast axis-aligned path gives the generic (map_coordinates) values."""
+    from seganypet.postprocess import _axis_permutation, _sample_generic, _sample_separable
+
+    affine = AFFINES[name].copy()
+    affine[:3, 3] = [-40.0, 17.0, 3.0]
+    vol = Volume(np.zeros((41, 37, 33), np.float32), affine)
+    rng = np.random.default_rng(0)
+    grid = patch_grid_around(vol, (20.3, 18.0, 11.6), 32, 1.7).coarsened(16)
+    tile = LogitTile(grid, rng.normal(size=(16, 16, 16)).astype(np.float32))
+    box = volume_box(vol, np.array([3, 2, 1]), np.array([40, 30, 33]))
+    box_to_tile = np.linalg.inv(grid.affine) @ box.affine
+    perm = _axis_permutation(box_to_tile)
+    assert perm is not None
+    v1, w1, in1 = _sample_generic(tile, box)
+    v2, w2, in2 = _sample_separable(tile, box, perm, box_to_tile)
+    assert np.array_equal(in1, in2) and in1.any() and not in1.all()
+    assert np.allclose(v1[in1], v2[in1], atol=1e-5)
+    assert np.allclose(w1[in1], w2[in1], atol=1e-3)
+    oblique = affine.copy()
+    oblique[:3, :3] = oblique[:3, :3] @ np.array([[0.96, -0.28, 0], [0.28, 0.96, 0], [0, 0, 1]])
+    assert _axis_permutation(np.linalg.inv(grid.affine) @ oblique) is None
+
+
+def test_paste_restricted_to_positive_box_equals_full_merge() -> None:
+    """Pasting only inside the tiles' positive boxes changes no voxel of the mask."""
+    vol = Volume(np.zeros((50, 44, 60), np.float32), np.diag([-3.0, 2.5, 2.0, 1.0]))
+    rng = np.random.default_rng(1)
+    tiles = []
+    for centre in ((20, 20, 25), (30, 22, 35)):
+        grid = patch_grid_around(vol, centre, 32, 2.0).coarsened(16)
+        logits = rng.normal(-3.0, 1.0, (16, 16, 16)).astype(np.float32)
+        logits[5:9, 6:10, 7:12] += 6.0
+        tiles.append(LogitTile(grid, logits))
+    mask, lo, hi = paste_mask(tiles, vol)
+    pasted = np.zeros(vol.shape, np.uint8)
+    pasted[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = mask
+    reference = (merge_logits(tiles, volume_box(vol)) > 0).astype(np.uint8)
+    assert reference.any() and np.array_equal(pasted, reference)
+    assert np.prod(hi - lo) < 0.5 * np.prod(vol.shape)

@@ -60,14 +60,43 @@ def volume_box(volume: Volume, lo: np.ndarray | None = None, hi: np.ndarray | No
     return GridBox(affine, tuple(int(v) for v in hi - lo))  # type: ignore[arg-type]
 
 
-def tile_bbox_in_volume(tile: LogitTile, volume: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel box ``[lo, hi)`` of ``volume`` covering the tile's cube, clipped to the volume."""
-    edge = tile.grid.size - 0.5
-    corners = np.array([[a, b, c] for a in (-0.5, edge) for b in (-0.5, edge) for c in (-0.5, edge)])
-    idx = volume.world_to_index(tile.grid.index_to_world(corners))
+def _cube_bbox_in_volume(grid: PatchGrid, lo_idx: np.ndarray, hi_idx: np.ndarray,
+                         volume: Volume) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel box ``[lo, hi)`` of ``volume`` covering grid voxels ``lo_idx..hi_idx`` (edges incl.)."""
+    a, b = lo_idx - 0.5, hi_idx + 0.5
+    corners = np.array([[x, y, z] for x in (a[0], b[0]) for y in (a[1], b[1]) for z in (a[2], b[2])])
+    idx = volume.world_to_index(grid.index_to_world(corners))
     lo = np.clip(np.floor(idx.min(0)).astype(int), 0, volume.shape)
     hi = np.clip(np.ceil(idx.max(0)).astype(int) + 1, 0, volume.shape)
     return lo, hi
+
+
+def tile_bbox_in_volume(tile: LogitTile, volume: Volume) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel box ``[lo, hi)`` of ``volume`` covering the tile's cube, clipped to the volume."""
+    return _cube_bbox_in_volume(tile.grid, np.zeros(3), np.full(3, tile.grid.size - 1.0), volume)
+
+
+def positive_bbox_in_volume(tile: LogitTile, volume: Volume, threshold: float = 0.0
+                            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Voxel box of ``volume`` outside which the tile's interpolated logits are all <= threshold.
+
+    Linear interpolation is a convex combination of the neighbouring cells, so a voxel can
+    only exceed the threshold next to a cell that does: the cells above it, grown by one.
+    """
+    cells = np.argwhere(tile.logits > threshold)
+    if cells.size == 0:
+        return None
+    lo_idx = np.maximum(cells.min(0) - 1, 0).astype(float)
+    hi_idx = np.minimum(cells.max(0) + 1, tile.grid.size - 1).astype(float)
+    return _cube_bbox_in_volume(tile.grid, lo_idx, hi_idx, volume)
+
+
+@lru_cache(maxsize=8)
+def _importance_profile(size: int) -> np.ndarray:
+    """1D Gaussian profile of the importance map (sigma = size / 8, max 1), ``(size,)``."""
+    axis = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    profile = np.exp(-0.5 * (axis / (0.125 * size)) ** 2)
+    return (profile / profile.max()).astype(np.float32)
 
 
 @lru_cache(maxsize=8)
@@ -78,10 +107,80 @@ def _importance_map(size: int) -> np.ndarray:
     sigma_scale=0.125)`` (sigma = size / 8, centred on the cube); written out here because
     importing MONAI costs ~3 s, which would dominate a CLI click.
     """
-    axis = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    profile = np.exp(-0.5 * (axis / (0.125 * size)) ** 2)
+    profile = _importance_profile(size)
     weights = profile[:, None, None] * profile[None, :, None] * profile[None, None, :]
-    return np.maximum(weights / weights.max(), 1e-3).astype(np.float32)
+    return np.maximum(weights, _MIN_WEIGHT)
+
+
+# Floor of the importance weights: keeps every covered voxel's weight positive.
+_MIN_WEIGHT = 1e-3
+
+
+def _axis_permutation(box_to_tile: np.ndarray) -> np.ndarray | None:
+    """For an axis-aligned box->tile map (scaling, flips, axis permutation: every scan whose
+    axes are along RAS/LPS), ``perm[t]`` = the box axis that tile axis ``t`` follows."""
+    lin = box_to_tile[:3, :3]
+    nonzero = np.abs(lin) > 1e-9 * np.abs(lin).max()
+    if not (np.all(nonzero.sum(axis=1) == 1) and np.all(nonzero.sum(axis=0) == 1)):
+        return None
+    return nonzero.argmax(axis=1)
+
+
+def _linear_weights(coords: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Linear-interpolation matrix ``(n, size)`` (edge clamped) and inside flags ``(n,)``."""
+    inside = (coords >= -0.5) & (coords <= size - 0.5)
+    clamped = np.clip(coords, 0.0, size - 1.0)
+    low = np.floor(clamped).astype(int)
+    high = np.minimum(low + 1, size - 1)
+    frac = (clamped - low).astype(np.float32)
+    matrix = np.zeros((coords.size, size), np.float32)
+    rows = np.arange(coords.size)
+    np.add.at(matrix, (rows, low), 1.0 - frac)
+    np.add.at(matrix, (rows, high), frac)
+    return matrix, inside
+
+
+def _sample_separable(tile: LogitTile, box: GridBox, perm: np.ndarray, box_to_tile: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trilinear logits, weights and inside mask at the box voxels, as three 1D passes.
+
+    Exactly the values of the generic path (trilinear interpolation of a grid is separable),
+    at a fraction of the cost: a click on a whole-body scan re-pastes ~10^6 voxels.
+    """
+    size = tile.grid.size
+    mats, flags, profiles = [], [], []
+    for t in range(3):
+        n = np.arange(box.shape[perm[t]], dtype=np.float64)
+        coords = box_to_tile[t, perm[t]] * n + box_to_tile[t, 3]
+        matrix, inside = _linear_weights(coords, size)
+        mats.append(matrix)
+        flags.append(inside)
+        profiles.append(matrix @ _importance_profile(size))
+    # Three BLAS contractions, one per tile axis: (i,j,k) -> (a,j,k) -> (a,k,b) -> (a,b,c).
+    values = np.tensordot(mats[0], tile.logits.astype(np.float32, copy=False), axes=(1, 0))
+    values = np.tensordot(values, mats[1], axes=(1, 1))
+    values = np.tensordot(values, mats[2], axes=(1, 1))
+    weights = np.maximum(profiles[0][:, None, None] * profiles[1][None, :, None]
+                         * profiles[2][None, None, :], _MIN_WEIGHT)
+    inside = flags[0][:, None, None] & flags[1][None, :, None] & flags[2][None, None, :]
+    order = np.argsort(perm)  # result axis t is box axis perm[t]
+    return values.transpose(order), weights.transpose(order), inside.transpose(order)
+
+
+def _sample_generic(tile: LogitTile, box: GridBox) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trilinear logits and weights at the box voxels inside the tile, for any affine."""
+    coords = _tile_coords(tile, box)
+    size = tile.grid.size
+    inside = np.all((coords >= -0.5) & (coords <= size - 0.5), axis=0)
+    values = np.zeros(box.shape, np.float32)
+    weights = np.zeros(box.shape, np.float32)
+    if inside.any():
+        pts = coords[:, inside]
+        values[inside] = ndimage.map_coordinates(tile.logits.astype(np.float32, copy=False), pts,
+                                                 order=1, mode="nearest", prefilter=False)
+        weights[inside] = ndimage.map_coordinates(_importance_map(size), pts, order=1,
+                                                  mode="nearest", prefilter=False)
+    return values, weights, inside
 
 
 def _tile_coords(tile: LogitTile, box: GridBox) -> np.ndarray:
@@ -107,18 +206,15 @@ def merge_logits(tiles: list[LogitTile], box: GridBox, fill: float = -20.0) -> n
     total = np.zeros(box.shape, np.float32)
     weight = np.zeros(box.shape, np.float32)
     for tile in tiles:
-        coords = _tile_coords(tile, box)
-        size = tile.grid.size
-        inside = np.all((coords >= -0.5) & (coords <= size - 0.5), axis=0)
-        if not inside.any():
-            continue
-        pts = coords[:, inside]
-        values = ndimage.map_coordinates(tile.logits.astype(np.float32, copy=False), pts,
-                                         order=1, mode="nearest", prefilter=False)
-        w = ndimage.map_coordinates(_importance_map(size), pts, order=1, mode="nearest",
-                                    prefilter=False)
-        total[inside] += w * values
-        weight[inside] += w
+        box_to_tile = np.linalg.inv(tile.grid.affine) @ box.affine
+        perm = _axis_permutation(box_to_tile)
+        if perm is None:
+            values, w, inside = _sample_generic(tile, box)
+        else:
+            values, w, inside = _sample_separable(tile, box, perm, box_to_tile)
+        w = np.where(inside, w, 0.0).astype(np.float32)
+        total += w * values
+        weight += w
     covered = weight > 0
     out = np.full(box.shape, fill, np.float32)
     out[covered] = total[covered] / weight[covered]
@@ -147,11 +243,15 @@ def paste_mask(tiles: list[LogitTile], volume: Volume, threshold: float = 0.0
     Returns:
         ``(mask_box uint8, lo, hi)``: the mask inside the voxel box ``[lo, hi)`` of the volume.
     """
-    if not tiles:
+    # A weighted mean of tiles exceeds the threshold only where some tile does, so the work
+    # is limited to the union of the tiles' positive boxes (not their whole cubes).
+    boxes = [b for b in (positive_bbox_in_volume(t, volume, threshold) for t in tiles) if b]
+    if not boxes:
         zero = np.zeros(3, int)
         return np.zeros((0, 0, 0), np.uint8), zero, zero
-    boxes = [tile_bbox_in_volume(t, volume) for t in tiles]
     lo = np.min([b[0] for b in boxes], axis=0)
     hi = np.max([b[1] for b in boxes], axis=0)
+    if np.any(hi <= lo):
+        return np.zeros((0, 0, 0), np.uint8), lo, lo
     logits = merge_logits(tiles, volume_box(volume, lo, hi))
     return (logits > threshold).astype(np.uint8), lo, hi
