@@ -39,6 +39,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2]
                         / "shared" / "data", help="folder with sts001_wholebody_fdg_pet/")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     return parser.parse_args()
 
 
@@ -97,6 +98,10 @@ def _evaluate(manifest: Path, args: argparse.Namespace) -> list[dict]:
 
 def main() -> None:
     args = _parse()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     results = {"phantoms": _table(_evaluate(_phantom_manifest(args.out, args.cases, args.seed),
