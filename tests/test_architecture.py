@@ -39,7 +39,7 @@ def test_import_direction(package: str) -> None:
     bad = []
     for path in sorted((SRC / package).rglob("*.py")):
         for name in imported_modules(path):
-            if name.startswith(FORBIDDEN[package]):
+            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[package]):
                 bad.append(f"{path.relative_to(SRC)} imports {name}")
     assert not bad, "\n".join(bad)
 

@@ -138,3 +138,23 @@ def test_clear_errors(tiny_model) -> None:
         session.add_point((1, 1))
     with pytest.raises(InputError, match="nothing to undo"):
         session.undo()
+
+
+def test_add_mask_prompts_a_patch_at_the_mask(tiny_model) -> None:
+    vol = phantom(np.eye(4))
+    prompt = np.zeros(vol.shape, bool)
+    prompt[20:28, 18:26, 16:24] = True
+    session = Session(tiny_model)
+    session.set_image(vol)
+    mask = session.add_mask(vol.with_array(prompt.astype(np.uint8)))
+    tile = session.current.tiles[(0, 0, 0)]
+    # The patch is centred on the prompt mask's deepest voxel (first of the ties in C order).
+    assert np.allclose(tile.grid.center_world, vol.index_to_world((23, 21, 19)))
+    assert tile.logits is not None and mask.shape == vol.shape
+    session.add_point((24, 22, 20))  # clicks refine the mask-prompted object
+    session.undo()
+    assert np.array_equal(session.mask.array, mask.array)
+    with pytest.raises(InputError, match="empty"):
+        session.add_mask(np.zeros(vol.shape, bool))
+    with pytest.raises(InputError, match="shape"):
+        session.add_mask(np.ones((3, 3, 3), bool))

@@ -123,6 +123,11 @@ class TileDecoder:
                 coords.append(tile.grid.world_to_index(world))
                 labels.append(1 if click.positive else 0)
         prompt, informative = self._mask_prompt(volume, obj, tile, others)
+        if 1 not in labels and obj.prompt_anchor is not None:
+            world = volume.index_to_world(np.asarray(obj.prompt_anchor, np.float64))
+            if tile.grid.contains_world(world):
+                coords.append(tile.grid.world_to_index(world))
+                labels.append(1)
         if 1 not in labels:
             pseudo = self._pseudo_click(prompt, informative, tile.grid)
             if pseudo is None:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seganypet.clicks import distance_center
 from seganypet.errors import InputError
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
@@ -139,6 +140,9 @@ class Session:
         self._push_undo()
         obj = self.current
         obj.prompt_mask = array > 0
+        # The deepest voxel (not the centre of mass, which can fall outside a concave mask)
+        # anchors the patch and acts as the positive point of a mask-only prompt.
+        obj.prompt_anchor = distance_center(obj.prompt_mask, volume.spacing)
         obj.tiles = {}
         self._update(obj, new_click=None)
         return self.mask
@@ -224,7 +228,7 @@ class Session:
         if obj.clicks:
             centre = np.asarray(obj.clicks[0].index)
         else:
-            centre = np.argwhere(obj.prompt_mask).mean(0)  # type: ignore[arg-type]
+            centre = np.asarray(obj.prompt_anchor, np.float64)
         cfg = self._decoder.config
         grid = patch_grid_around(volume, centre, cfg.image_size, float(cfg.spacing_mm[0]))
         obj.tiles = {(0, 0, 0): TileState(grid)}
@@ -252,8 +256,8 @@ class Session:
             queue = sorted(set(inside) | {hit}, key=lambda k: (k != hit, k))
         decoded: set[TileKey] = set()
         for key in list(queue):
-            self._decode(obj, key)
-            decoded.add(key)
+            if self._decode(obj, key):
+                decoded.add(key)
         self._extend(obj, queue=list(decoded), decoded=decoded)
         self._finish(obj)
 

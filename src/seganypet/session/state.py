@@ -47,6 +47,7 @@ class ObjectState:
     tiles: dict[TileKey, TileState] = field(default_factory=dict)
     chosen_candidate: int = 0
     prompt_mask: np.ndarray | None = None  # (I, J, K) bool, from add_mask
+    prompt_anchor: tuple[int, int, int] | None = None  # deepest voxel of prompt_mask
     mask: np.ndarray | None = None  # (I, J, K) uint8 result on the volume grid
 
     def snapshot(self) -> ObjectState:
