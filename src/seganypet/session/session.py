@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from seganypet.clicks import distance_center
 from seganypet.errors import InputError
@@ -302,12 +303,28 @@ class Session:
         logits, ious = result
         if multimask:
             tile.candidates, tile.candidate_iou = logits, ious
-            obj.chosen_candidate = int(np.argmax(ious))
+            obj.chosen_candidate = self._best_candidate(tile, logits, ious, obj.clicks[0])
             tile.logits = logits[obj.chosen_candidate].copy()
         else:
             tile.candidates, tile.candidate_iou = None, None
             tile.logits = logits[0]
         return True
+
+    def _best_candidate(self, tile: TileState, logits: np.ndarray, ious: np.ndarray,
+                        click: Click) -> int:
+        """Best predicted IoU among the candidates whose mask contains the positive click.
+
+        A positive click states that its voxel belongs to the object, so a candidate that
+        excludes it cannot be the user's object, whatever its IoU score (a weakly trained IoU
+        head can rank a background-sized mask first). Falls back to all candidates.
+        """
+        low = tile.grid.coarsened(logits.shape[-1])
+        point = low.world_to_index(self._require_image().index_to_world(np.asarray(click.index)))
+        at_click = np.array([ndimage.map_coordinates(c, point[:, None], order=1, mode="nearest")[0]
+                             for c in logits])
+        containing = at_click > 0
+        scores = np.where(containing, ious, -np.inf) if containing.any() else ious
+        return int(np.argmax(scores))
 
     def _other_tiles(self, obj: ObjectState, key: TileKey) -> list[TileState]:
         return [t for k, t in obj.tiles.items() if k != key and t.logits is not None]
