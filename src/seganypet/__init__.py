@@ -12,20 +12,21 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; resolved on first attribute access (PEP 562).
+# name -> module that exports it; resolved on first attribute access (PEP 562). I/O names go
+# through seganypet.io, whose own lazy table knows their defining modules.
 _PUBLIC = {
     "Volume": "seganypet.volume",
     "InputError": "seganypet.errors",
-    "read_nifti": "seganypet.io.nifti",
-    "write_nifti": "seganypet.io.nifti",
-    "read_pet": "seganypet.io.read",
-    "read_mask": "seganypet.io.read",
-    "read_label_map": "seganypet.io.read",
-    "write_image": "seganypet.io.write",
-    "write_mask": "seganypet.io.labels",
-    "write_label_map": "seganypet.io.labels",
-    "write_dicom_seg": "seganypet.io.dicom_seg",
-    "read_dicom_seg": "seganypet.io.dicom_seg",
+    "read_nifti": "seganypet.io",
+    "write_nifti": "seganypet.io",
+    "read_pet": "seganypet.io",
+    "read_mask": "seganypet.io",
+    "read_label_map": "seganypet.io",
+    "write_image": "seganypet.io",
+    "write_mask": "seganypet.io",
+    "write_label_map": "seganypet.io",
+    "write_dicom_seg": "seganypet.io",
+    "read_dicom_seg": "seganypet.io",
     "load_model": "seganypet.model",
     "Session": "seganypet.session",
     "build_model": "seganypet.model",
