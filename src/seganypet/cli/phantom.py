@@ -5,6 +5,9 @@ Each case gets ``<id>_SUV.nii.gz`` (SUVbw), ``<id>_label.nii.gz`` (organ ids 1-1
 parameters) and a line in ``manifest.jsonl``. With ``--lq-fraction F`` that fraction of cases
 also gets a simulated low-quality label ``<id>_label_LQ.nii.gz``, which the manifest then uses
 (quality ``LQ``; the exact label stays referenced in ``meta.hq_label`` for evaluation).
+``--voxel-mm``, ``--psf-mm``, ``--count-level`` and ``--attenuation-bias on|off`` force scanner
+settings that are otherwise drawn per case (a shifted domain for external evaluation); the
+forced values are recorded as ``scanner_shift`` in the case JSON and the manifest meta.
 ``--from-labels SEG [--ct CT]`` synthesises PET from an existing organ label map instead.
 """
 
@@ -34,6 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--voxel-mm", type=float, metavar="MM",
                         help="isotropic voxel size (default: drawn per case, 2-5 mm)")
     parser.add_argument("--small", action="store_true", help="coarse 8 mm voxels (fast, for tests)")
+    parser.add_argument("--psf-mm", type=float, metavar="MM",
+                        help="reconstructed resolution, Gaussian FWHM in mm (default: drawn, 4-8)")
+    parser.add_argument("--count-level", type=float, metavar="X",
+                        help="relative counts, 1 = clinical reference; noise ~ 1/sqrt(X) "
+                        "(default: drawn)")
+    parser.add_argument("--attenuation-bias", choices=("on", "off"),
+                        help="force the PET/MR-style attenuation-correction bias (lungs, bone) "
+                        "on or off (default: drawn per case)")
     parser.add_argument("--lesions", type=int, metavar="N", help="lesion draws per case")
     parser.add_argument("--whole-body", action="store_true", help="no axial cropping")
     parser.add_argument("--val-fraction", type=float, default=0.2,
@@ -66,18 +77,58 @@ def _check(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} {path} is not a file")
     if args.ct is not None and args.from_labels is None:
         raise InputError("--ct only makes sense with --from-labels")
+    for name in ("psf_mm", "count_level"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:  # "not >" also rejects NaN
+            raise InputError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    forced = (args.psf_mm, args.count_level, args.attenuation_bias)
+    if args.from_labels is not None and any(v is not None for v in forced):
+        raise InputError("--psf-mm, --count-level and --attenuation-bias apply to generated "
+                         "phantoms, not to --from-labels")
+
+
+def _scanner_shift(args: argparse.Namespace) -> dict[str, float | bool]:
+    """The scanner settings forced on the command line, named as in ``PhantomConfig``
+    (recorded in each case's info and manifest meta, so a shifted domain is self-describing)."""
+    shift = {"voxel_mm": args.voxel_mm, "psf_fwhm_mm": args.psf_mm,
+             "count_level": args.count_level,
+             "attenuation_bias": None if args.attenuation_bias is None
+             else args.attenuation_bias == "on"}
+    return {k: v for k, v in shift.items() if v is not None}
+
+
+def _generated_source(args: argparse.Namespace):
+    """``make(rng) -> PhantomCase`` for generated bodies; forced scanner settings are added to
+    the info as ``scanner_shift``."""
+    import dataclasses
+
+    import numpy as np
+
+    from seganypet.data.phantom import PhantomCase, PhantomConfig, generate_case
+
+    shift = _scanner_shift(args)
+    forced = {k: v for k, v in shift.items() if k != "voxel_mm"}  # voxel_mm is passed below
+    config = PhantomConfig(tracer=args.tracer, mode=args.mode, voxel_mm=args.voxel_mm,
+                           small=args.small, n_lesions=args.lesions, whole_body=args.whole_body,
+                           **forced)
+
+    def make(rng: np.random.Generator) -> PhantomCase:
+        case = generate_case(rng, config)
+        if not shift:
+            return case
+        return dataclasses.replace(case, info={**case.info, "scanner_shift": shift})
+
+    return make
 
 
 def _case_source(args: argparse.Namespace):
     """``make(rng) -> PhantomCase``: a generated body, or PET synthesised from a label map."""
     import numpy as np
 
-    from seganypet.data.phantom import PhantomCase, PhantomConfig, generate_case
+    from seganypet.data.phantom import PhantomCase
 
     if args.from_labels is None:
-        config = PhantomConfig(tracer=args.tracer, mode=args.mode, voxel_mm=args.voxel_mm,
-                               small=args.small, n_lesions=args.lesions, whole_body=args.whole_body)
-        return lambda rng: generate_case(rng, config)
+        return _generated_source(args)
 
     from seganypet.data.label_to_pet import label_to_pet
     from seganypet.data.uptake import TRACERS
@@ -108,6 +159,8 @@ def _write_one(args: argparse.Namespace, case, case_id: str, rng, low_quality: b
 
     paths = write_case(case, args.outdir, case_id)
     label, quality, meta = paths["label"], "HQ", {"info": paths["info"].name}
+    if "scanner_shift" in case.info:
+        meta["scanner_shift"] = case.info["scanner_shift"]
     if low_quality:
         lq, events = simulate_low_quality(case.label, rng)
         label = write_nifti(lq, args.outdir / f"{case_id}_label_LQ.nii.gz", dtype=np.uint8)
