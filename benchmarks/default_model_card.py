@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from seganypet.cli import main as cli
-from seganypet.data.manifest import CaseRecord, read_manifest, write_manifest
+from seganypet.data.manifest import write_manifest
 from seganypet.evaluation.baselines import make_baseline
 from seganypet.evaluation.runner import evaluate_manifest
+from seganypet.evaluation.targets import evaluation_records, sts001_record
 
-CARD_ORGANS = ("liver", "kidney_left", "kidney_right", "spleen", "heart", "brain", "bladder")
 CLICKS = (1, 3, 5)
 
 
@@ -48,25 +48,12 @@ def _phantom_manifest(out: Path, cases: int, seed: int) -> Path:
     if not (folder / "manifest.jsonl").is_file():
         cli(["phantom", str(folder), "--cases", str(cases), "--seed", str(seed),
              "--tracer", "mixed", "--mode", "realistic"])
-    records = []
-    for record in read_manifest(folder / "manifest.jsonl"):
-        info = json.loads((folder / record.meta["info"]).read_text())
-        organs = [i for i, n in record.label_names.items() if n in CARD_ORGANS]
-        lesions = [les["id"] for les in info["lesions"] if les["diameter_mm"] >= 10.0]
-        records.append(CaseRecord(record.case_id, record.image, record.label, record.label_names,
-                                  record.cohort, record.tracer, "test", "HQ",
-                                  tuple(organs + lesions), record.meta))
-    return write_manifest(records, out / "card_manifest.jsonl")
+    return write_manifest(evaluation_records(folder / "manifest.jsonl"), out / "card_manifest.jsonl")
 
 
 def _sts_manifest(out: Path, shared: Path) -> Path | None:
-    derived = shared / "sts001_wholebody_fdg_pet" / "derived_nifti"
-    if not derived.is_dir():
-        return None
-    record = CaseRecord("STS_001", derived / "STS_001_PET_SUVbw.nii.gz",
-                        derived / "STS_001_GTV_Mass_mask.nii.gz", {1: "lesion_sts001_gtv"},
-                        cohort="sts", tracer="fdg", split="external", quality="HQ")
-    return write_manifest([record], out / "sts_manifest.jsonl")
+    record = sts001_record(shared)
+    return None if record is None else write_manifest([record], out / "sts_manifest.jsonl")
 
 
 def _table(rows: list[dict]) -> dict[str, dict[str, list[float]]]:
