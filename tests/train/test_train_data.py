@@ -80,6 +80,21 @@ def test_sample_clicks_follow_the_error_rule() -> None:
         assert target[1, 0][tuple(coords[1, 0])].item() == 0
 
 
+def test_center_error_clicks_land_at_the_centre_of_the_largest_error() -> None:
+    target = torch.zeros(1, 1, 12, 12, 12)
+    target[:, :, 1:8, 1:8, 1:11] = 1  # 7 x 7 x 10; the prediction covers only its k < 4 part
+    logits = torch.full((1, 1, 12, 12, 12), -1.0)
+    logits[0, :, 1:8, 1:8, 1:4] = 1.0
+    logits[0, :, 11, 11, 11] = 1.0  # a one-voxel FP elsewhere: the FN slab is larger
+    rng = [np.random.default_rng(0)]
+    coords, labels = sample_clicks(logits, target, rng, center_prob=1.0)
+    # FN = the 7^3 cube i, j in 1..7, k in 4..10: its distance-transform centre is (4, 4, 7).
+    assert coords[0, 0].tolist() == [4, 4, 7] and labels.tolist() == [[1]]
+    picks = {tuple(sample_clicks(logits, target, rng, center_prob=0.0)[0][0, 0].tolist())
+             for _ in range(20)}
+    assert len(picks) > 5  # uniform mode spreads the clicks
+
+
 def test_phantom_stream_is_a_pure_function_of_the_sample_number() -> None:
     cfg = TrainConfig(preset="tiny", phantom_voxel_mm=8.0, phantom_pool=2, phantom_reuse=2,
                       phantom_lq_fraction=0.5)

@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", action="append", default=[], choices=sorted(BASELINES),
                         help="model-free baseline (repeatable): threshold41 = 41%% of SUVmax "
                         "isocontour, suv2.5 = SUV >= 2.5 component")
+    parser.add_argument("--automatic", action="append", default=[], metavar="PATH",
+                        help="automatic supervised baseline (repeatable): a folder or "
+                        "model.safetensors written by `seganypet train-baseline`")
     parser.add_argument("--clicks", type=int, default=5, help="clicks per target (default 5)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="random",
                         help="click placement: uniform random voxel, or distance-transform "
@@ -63,10 +66,17 @@ def _model_factory(name_or_path: str, device: str) -> Callable[[], Segmenter]:
     return lambda: Session(model, device=device)
 
 
+def _automatic_factory(path: str) -> Callable[[], Segmenter]:
+    from seganypet.evaluation.automatic import automatic_factory
+
+    return automatic_factory(path)
+
+
 def _command(args: argparse.Namespace) -> str:
     """The equivalent command line (rebuilt from the parsed options, so it is also right when
     ``main([...])`` is called from Python)."""
     repeated = [*(f"--model {m}" for m in args.model), *(f"--baseline {b}" for b in args.baseline),
+                *(f"--automatic {a}" for a in args.automatic),
                 *(f"--split {s}" for s in args.splits or [])]
     return (f"seganypet evaluate --manifest {args.manifest} {' '.join(repeated)} "
             f"--clicks {args.clicks} --strategy {args.strategy} --seed {args.seed} "
@@ -103,8 +113,11 @@ def _methods(args: argparse.Namespace) -> list[tuple[str, Callable[[], Callable[
         labels = {name: name for name in args.model}
     methods += [(f"model:{label}", partial(_model_factory, name, args.device))
                 for name, label in labels.items()]
+    methods += [(f"automatic:{Path(path).name.removesuffix('.safetensors')}",
+                 partial(_automatic_factory, path)) for path in dict.fromkeys(args.automatic)]
     if not methods:
-        raise InputError("nothing to evaluate: give --model NAME_OR_PATH and/or --baseline "
+        raise InputError("nothing to evaluate: give --model NAME_OR_PATH, --automatic PATH "
+                         "and/or --baseline "
                          f"{{{','.join(sorted(BASELINES))}}}")
     return methods
 

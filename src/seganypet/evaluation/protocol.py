@@ -80,6 +80,7 @@ def run_interactive(
     *,
     tolerance_mm: float = 1.0,
     with_hd95: bool = False,
+    target_name: str | None = None,
 ) -> list[ClickStep]:
     """Simulate ``n_clicks`` clicks of a user segmenting ``target`` on ``image``.
 
@@ -93,6 +94,8 @@ def run_interactive(
         rng: the only source of randomness.
         tolerance_mm: NSD tolerance (the voxel-size-aware NSD is always added).
         with_hd95: also compute HD95 (slower).
+        target_name: the target's label name, told to segmenters that have a
+            ``set_target(name)`` method (automatic multi-class baselines: which class is asked).
 
     Returns:
         one :class:`ClickStep` per click, in order.
@@ -103,6 +106,9 @@ def run_interactive(
     spacing = image.spacing
     segmenter = segmenter_factory()
     segmenter.set_image(image)
+    set_target = getattr(segmenter, "set_target", None)
+    if target_name is not None and set_target is not None:
+        set_target(target_name)
     steps: list[ClickStep] = []
     click = first_click(truth, rng, strategy, spacing)
     for number in range(1, n_clicks + 1):

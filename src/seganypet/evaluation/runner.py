@@ -88,7 +88,8 @@ def evaluate_case(
             continue
         steps = run_interactive(
             segmenter_factory, image, image.with_array(target.astype(np.uint8), unit="mask"),
-            n_clicks, strategy, case_rng(seed, record.case_id, target_id), **protocol_options,
+            n_clicks, strategy, case_rng(seed, record.case_id, target_id),
+            target_name=record.label_names.get(target_id), **protocol_options,
         )
         rows.extend(_step_row(method, strategy, record, target_id, s) for s in steps)
         log.info("case %s target %d: DSC after %d clicks %.3f", record.case_id, target_id,

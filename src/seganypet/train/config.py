@@ -62,6 +62,7 @@ class TrainConfig:
     clicks_max: int = 20
     multimask_first: bool = True
     iou_loss_weight: float = 1.0
+    center_click_error_prob: float = 0.0  # refinement click at the error centre (else uniform)
     grad_decodes: str = "first_last"  # or "all": which click decodes get gradients
     loss_grid: str = "patch"  # "patch" (upstream, S³) or "low_res" (L³, soft targets; cheaper)
     # optimisation

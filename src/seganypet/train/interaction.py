@@ -10,8 +10,11 @@ Per batch (spec §1c, SAM's interactive training, SegAnyPET Algorithm 1):
    (SAM's answer to the ambiguous first click; TRAINING_NOTES item 1);
 3. clicks 2..n (n uniform in [clicks_min, clicks_max] per batch) are sampled uniformly from
    FN ∪ FP of the previous prediction (the rule of ``seganypet.clicks.sample_error_clicks``,
-   positive iff in FN); all clicks so far are fed, and the previous low-res logits (detached)
-   are the mask prompt.
+   positive iff in FN) or, with probability ``center_click_error_prob`` per sample, placed at
+   the distance-transform centre of the largest error component (the evaluation protocol's
+   user, ``seganypet.clicks.next_click``: uniform clicks land mostly near the boundary and
+   teach small local corrections only); all clicks so far are fed, and the previous low-res
+   logits (detached) are the mask prompt.
 
 Losses and clicks live on the *loss grid*: the patch (``loss_grid="patch"``, upstream: logits
 upsampled to S³) or the decoder's low-res grid (``"low_res"``: the target average-pooled to L³,
@@ -34,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seganypet.clicks import next_click
 from seganypet.train import cpcl
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch
@@ -94,7 +98,8 @@ class InteractiveStep(nn.Module):
         n_cpcl = cfg.cpcl_n_pt if cfg.cpcl != "off" else 0
         n_clicks = max(plan.n_clicks, n_cpcl)
         for k in range(2, n_clicks + 1):
-            new_coords, new_labels = sample_clicks(decodes[-1].logits, targets, rngs)
+            new_coords, new_labels = sample_clicks(decodes[-1].logits, targets, rngs,
+                                                   cfg.center_click_error_prob)
             coords = torch.cat([coords, (new_coords * cell + (cell - 1) / 2).to(coords)], dim=1)
             labels = torch.cat([labels, new_labels.to(labels.device)], dim=1)
             with_grad = k == n_clicks or k <= n_cpcl or cfg.grad_decodes == "all"
@@ -162,9 +167,11 @@ def _grid_targets(targets: torch.Tensor, grid: int) -> torch.Tensor:
     return F.avg_pool3d(targets.float(), kernel_size=targets.shape[-1] // grid)
 
 
-def sample_clicks(logits: torch.Tensor, targets: torch.Tensor,
-                  rngs: list[np.random.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
-    """One click per sample, uniform over FN ∪ FP of ``logits > 0`` against ``targets > 0.5``.
+def sample_clicks(logits: torch.Tensor, targets: torch.Tensor, rngs: list[np.random.Generator],
+                  center_prob: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One click per sample, uniform over FN ∪ FP of ``logits > 0`` against ``targets > 0.5``,
+    or (probability ``center_prob``, drawn from the sample's generator) at the centre of the
+    largest error component as ``seganypet.clicks.next_click`` places it.
 
     The rule of ``seganypet.clicks.sample_error_clicks`` (positive iff the voxel is in the
     target; no error -> a target voxel; nothing at all -> any voxel), drawn with a per-sample
@@ -179,7 +186,13 @@ def sample_clicks(logits: torch.Tensor, targets: torch.Tensor,
     pred = (logits.detach() > 0).flatten(1).cpu().numpy()
     truth = (targets.detach() > 0.5).flatten(1).cpu().numpy()
     picks, signs = [], []
+    grid = logits.shape[-3:]
     for i, rng in enumerate(rngs):
+        if center_prob > 0 and rng.random() < center_prob and truth[i].any():
+            click = next_click(pred[i].reshape(grid), truth[i].reshape(grid), rng, "center")
+            picks.append(click.index)
+            signs.append(int(click.positive))
+            continue
         candidates = np.flatnonzero(pred[i] ^ truth[i])
         if candidates.size == 0:
             candidates = np.flatnonzero(truth[i])
