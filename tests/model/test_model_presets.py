@@ -36,14 +36,35 @@ def test_forward_backward_reaches_every_parameter(name: str) -> None:
     assert logits.shape == (2, 1, low, low, low) and iou.shape == (2, 1)
     (logits.square().mean() + iou.square().mean()).backward()
     # Parameters that single-mask output cannot reach: the multimask hypernetworks, and the
-    # no-mask embedding when a mask prompt is given. (All mask tokens are reached: they
-    # attend to each other in the two-way transformer.)
+    # no-mask embedding when a mask prompt is given, the candidate scorer (multimask only).
+    # (All mask tokens are reached: they attend to each other in the two-way transformer.)
     unreachable = ("output_hypernetworks_mlps.1", "output_hypernetworks_mlps.2",
-                   "output_hypernetworks_mlps.3", "no_mask_embed")
+                   "output_hypernetworks_mlps.3", "no_mask_embed", "mask_quality_head")
     for pname, p in model.named_parameters():
         if not any(u in pname for u in unreachable):
             assert p.grad is not None and p.grad.abs().sum() > 0, pname
     assert model.image_encoder.patch_embed.proj.weight.grad.abs().sum() > 0
+
+
+def test_mask_quality_head_scores_candidates_without_bending_the_masks() -> None:
+    config = PRESETS["tiny"]
+    model = build_model(config).train()
+    image, coords, labels, mask = _inputs(config)
+    _, iou = model(image, coords, labels, mask, multimask=True)
+    assert iou.shape == (2, 3)
+    iou.square().sum().backward()  # an IoU loss alone
+    head = model.mask_decoder.mask_quality_head
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
+    # The scorer's inputs are detached: the hypernetworks get no gradient from the IoU loss.
+    hyper = model.mask_decoder.output_hypernetworks_mlps[1].layers[0].weight
+    assert hyper.grad is None or hyper.grad.abs().sum() == 0
+    # Its score depends on the candidate: two different masks get different scores.
+    features = torch.randn(1, 8, 8, 8, 8)
+    small = torch.full((1, 1, 8, 8, 8), -5.0)
+    small[..., 3:5, 3:5, 3:5] = 5.0
+    big = torch.full((1, 1, 8, 8, 8), 5.0)
+    scores = head(torch.cat([small, big], 1), features)
+    assert scores.shape == (1, 2) and abs(float(scores[0, 0] - scores[0, 1])) > 1e-4
 
 
 def test_sam_med3d_backward_reduced() -> None:

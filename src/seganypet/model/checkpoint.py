@@ -26,7 +26,8 @@ from seganypet.model.build import build_model
 from seganypet.model.config import PRESETS, ModelConfig
 from seganypet.model.sam import SegAnyPET
 
-__all__ = ["WEIGHTS_DIR", "infer_config", "load_model", "load_state_dict_file", "save_model"]
+__all__ = ["WEIGHTS_DIR", "adopt_weights", "infer_config", "load_model", "load_state_dict_file",
+           "save_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +188,11 @@ def model_from_state_dict(
     _check_matches(state, config, source)
     # Build on the meta device and adopt the loaded tensors: skips a random initialisation
     # of up to 100 M parameters that would be overwritten anyway. Weights become fp32
-    # (checkpoints may be stored in half precision).
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    # (checkpoints may be stored in half precision). Each tensor gets its own allocation:
+    # views into a safetensors buffer can sit at unaligned offsets (after an odd-sized tensor),
+    # where SIMD kernels take other paths and round differently, which broke bit-exact resume.
+    weights = {k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone()
+               for k, v in state.items()}
     with torch.device("meta"):
         model = SegAnyPET(config)
     model.load_state_dict(weights, strict=True, assign=True)
@@ -250,3 +254,21 @@ def save_model(model: SegAnyPET, path: str | Path) -> tuple[Path, Path]:
     with atomic_path(sidecar) as tmp:
         tmp.write_text(config_text)
     return path, sidecar
+
+
+def adopt_weights(model: SegAnyPET, config: ModelConfig) -> tuple[SegAnyPET, list[str]]:
+    """A model of ``config`` holding every weight of ``model``, for fine-tuning a checkpoint
+    into a newer layout of the same preset: modules that ``config`` adds (a new head) keep
+    their fresh initialisation. Returns the model and the names of those new weights.
+
+    Raises:
+        InputError: if a weight of ``model`` has no place (or another shape) in ``config``.
+    """
+    target = SegAnyPET(config)
+    try:
+        missing, unexpected = target.load_state_dict(model.state_dict(), strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        raise InputError(f"the weights do not fit the {config.name!r} layout: {exc}") from None
+    if unexpected:
+        raise InputError(f"the {config.name!r} layout has no place for {sorted(unexpected)[:5]}")
+    return target.eval(), sorted(missing)

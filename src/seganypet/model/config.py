@@ -64,6 +64,11 @@ class ModelConfig:
     # HQ-SAM-style high-resolution path: width of a conv stem on the raw patch whose output
     # (at the low-res grid) is added to the upscaled embedding. 0 = off.
     skip_channels: int = 0
+    # Candidate scoring from what each candidate mask covers (MaskQualityHead) added to the
+    # token IoU head. Ours only: a small run's output tokens can collapse to constants (seen:
+    # the first default model's IoU token was identical for every input), and then the token
+    # head cannot tell a lesion-sized candidate from an organ-sized one.
+    mask_quality_head: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spacing_mm", tuple(float(s) for s in self.spacing_mm))
@@ -154,7 +159,7 @@ _TINY = ModelConfig(
     patch_size=8, encoder_dim=64, encoder_depth=2, encoder_heads=4,
     encoder_global_blocks=(1,), window_size=2, prompt_dim=64, mask_in_channels=8,
     decoder_depth=2, decoder_heads=4, decoder_mlp_dim=128, iou_head_hidden_dim=64,
-    upscale_stages=2, skip_channels=8,
+    upscale_stages=2, skip_channels=8, mask_quality_head=True,
 )
 
 # Candidate default for PET: 128^3 at 3 mm = 384 mm FOV (a whole torso cross-section and
@@ -167,7 +172,7 @@ _PET_SMALL = ModelConfig(
     patch_size=16, encoder_dim=256, encoder_depth=6, encoder_heads=8,
     encoder_global_blocks=(2, 5), window_size=4, prompt_dim=192, mask_in_channels=16,
     decoder_depth=2, decoder_heads=8, decoder_mlp_dim=768, iou_head_hidden_dim=128,
-    upscale_stages=3, skip_channels=16,
+    upscale_stages=3, skip_channels=16, mask_quality_head=True,
 )
 
 # Read-only view: presets are constants; derive variants with dataclasses.replace.

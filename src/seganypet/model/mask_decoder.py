@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seganypet.model.blocks import MLP, LayerNorm3d
 from seganypet.model.config import ModelConfig
 from seganypet.model.transformer import TwoWayTransformer
 
-__all__ = ["MaskDecoder"]
+__all__ = ["MaskDecoder", "MaskQualityHead"]
 
 
 def _output_upscaling(config: ModelConfig) -> nn.Sequential:
@@ -25,6 +28,41 @@ def _output_upscaling(config: ModelConfig) -> nn.Sequential:
         layers.append(nn.GELU())
         in_ch = out_ch
     return nn.Sequential(*layers)
+
+
+class MaskQualityHead(nn.Module):
+    """Predicted IoU of each candidate from what it covers (a mask-scoring head).
+
+    Per candidate: the mean upscaled feature inside the soft mask, in a thin shell around it
+    and their difference (does the boundary sit on an uptake edge?), the log volume and the
+    stability of the mask under a +-1 logit shift. Its inputs are detached: the IoU loss trains
+    the scorer only and never bends the masks towards easy-to-score shapes.
+    """
+
+    def __init__(self, channels: int, hidden_dim: int) -> None:
+        super().__init__()
+        width = 3 * channels + 2
+        self.norm = nn.LayerNorm(width)
+        self.mlp = MLP(width, hidden_dim, 1, 3)
+
+    def forward(self, masks: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """``masks (B, M, L, L, L)`` logits, ``features (B, C, L, L, L)`` -> ``(B, M)``."""
+        logits = masks.detach().float()
+        feats = features.detach().float().flatten(2).transpose(1, 2)  # (B, N, C)
+        prob = torch.sigmoid(logits)
+        shell = (F.max_pool3d(prob, 3, stride=1, padding=1) - prob).clamp_min(0)
+
+        def weighted_mean(weight: torch.Tensor) -> torch.Tensor:  # (B, M, C)
+            weight = weight.flatten(2)
+            return (weight @ feats) / (weight.sum(-1, keepdim=True) + 1.0)
+
+        inside, ring = weighted_mean(prob), weighted_mean(shell)
+        flat = logits.flatten(2)
+        volume = torch.log1p(prob.flatten(2).sum(-1)) / math.log(flat.shape[-1])
+        stability = (flat > 1).sum(-1) / (flat > -1).sum(-1).clamp_min(1)
+        x = torch.cat([inside, ring, inside - ring, volume[..., None],
+                       stability[..., None].float()], dim=-1)
+        return self.mlp(self.norm(x)).squeeze(-1)
 
 
 class MaskDecoder(nn.Module):
@@ -47,6 +85,9 @@ class MaskDecoder(nn.Module):
         self.iou_prediction_head = MLP(
             dim, config.iou_head_hidden_dim, self.num_mask_tokens, config.iou_head_depth
         )
+        self.mask_quality_head = (
+            MaskQualityHead(up_ch, config.iou_head_hidden_dim) if config.mask_quality_head
+            else None)
 
     def forward(
         self,
@@ -83,7 +124,11 @@ class MaskDecoder(nn.Module):
         masks = (hyper @ upscaled.flatten(2)).reshape(b, -1, size, size, size)
         iou = self.iou_prediction_head(iou_out)  # (B, M_all)
         chosen = slice(1, None) if multimask else slice(0, 1)
-        return masks[:, chosen], iou[:, chosen]
+        masks, iou = masks[:, chosen], iou[:, chosen]
+        if self.mask_quality_head is not None and multimask:
+            # Only where a choice is made: a refinement click's single mask needs no score.
+            iou = iou + self.mask_quality_head(masks, upscaled)
+        return masks, iou
 
 
 def _match_batch(x: torch.Tensor, batch: int) -> torch.Tensor:

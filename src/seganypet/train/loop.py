@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from seganypet.model import build_model, load_model
+from seganypet.model import build_model, get_preset, load_model
+from seganypet.model.checkpoint import adopt_weights
 from seganypet.model.sam import SegAnyPET
 from seganypet.train import cpcl
 from seganypet.train.checkpoint import (
@@ -123,6 +124,12 @@ def _initial_model(cfg: TrainConfig) -> SegAnyPET:
     if model.config.name != cfg.preset:
         log.warning("init checkpoint is a %r model; preset %r is ignored", model.config.name,
                     cfg.preset)
+        return model
+    preset = get_preset(cfg.preset)
+    if model.config != preset:  # an older layout of this preset: take its weights over
+        model, fresh = adopt_weights(model, preset)
+        log.info("init: %d weights new in the current %r layout start fresh: %s", len(fresh),
+                 cfg.preset, ", ".join(fresh))
     return model
 
 
