@@ -11,7 +11,10 @@
     python benchmarks/results_report.py --splits runs/splits --model default \\
         --automatic runs/segresnet --out runs/results
 
-Evaluations already written under ``--out`` are reused (delete a split's folder to rerun it).
+Each method's evaluation goes to ``OUT/<split>/<method>/`` and is reused when present (delete
+the folder to rerun it), so methods can be evaluated in separate processes (e.g. the
+baselines while the model is still training) and tabulated together at the end; the tables
+cover every method found under ``OUT``.
 """
 
 from __future__ import annotations
@@ -35,29 +38,42 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--model", action="append", default=[], help="model name or path")
     parser.add_argument("--automatic", action="append", default=[], help="SegResNet folder")
     parser.add_argument("--out", type=Path, default=Path("runs/results"))
+    parser.add_argument("--baseline", action="append", default=None,
+                        help="threshold baselines (default: threshold41 and suv2.5)")
+    parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--clicks", type=int, default=5)
     return parser.parse_args()
 
 
-def _evaluate(args: argparse.Namespace, split: str) -> Path | None:
+def _method_flags(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(folder name, evaluate flag) per requested method."""
+    baselines = [] if args.no_baselines else (args.baseline or ["threshold41", "suv2.5"])
+    flags = [(f"model-{Path(m).stem}", f"--model={m}") for m in args.model]
+    flags += [(f"automatic-{Path(a).name}", f"--automatic={a}") for a in args.automatic]
+    return flags + [(b, f"--baseline={b}") for b in baselines]
+
+
+def _evaluate(args: argparse.Namespace, split: str) -> list[Path]:
+    """Run the missing evaluations of ``split``; every results.csv of the split."""
     manifest = args.splits / f"{split}.jsonl"
     if not manifest.is_file():
         print(f"skipping {split}: {manifest} not found")
-        return None
-    out = args.out / split
-    if not (out / "results.csv").is_file():
-        methods = [*(f"--model={m}" for m in args.model),
-                   *(f"--automatic={a}" for a in args.automatic),
-                   "--baseline=threshold41", "--baseline=suv2.5"]
-        cli(["evaluate", "--manifest", str(manifest), *methods, "--clicks", str(args.clicks),
-             "--strategy", "center", "-o", str(out)])
-    return out / "results.csv"
+        return []
+    for folder, flag in _method_flags(args):
+        out = args.out / split / folder
+        if not (out / "results.csv").is_file():
+            cli(["evaluate", "--manifest", str(manifest), flag, "--clicks", str(args.clicks),
+                 "--strategy", "center", "-o", str(out)])
+    return sorted((args.out / split).glob("*/results.csv"))
 
 
 def _grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         name = row["target_name"]
-        row["target_group"] = LESIONS if name.startswith("lesion") else name
+        if "sts001" in name:
+            row["target_group"] = "STS_001 thigh sarcoma (GTV)"
+        else:
+            row["target_group"] = LESIONS if name.startswith("lesion") else name
     return rows
 
 
@@ -88,12 +104,12 @@ def main() -> None:
     args = _parse()
     tables = []
     for split in SPLITS:
-        results = _evaluate(args, split)
-        if results is None:
-            continue
-        with open(results, newline="", encoding="utf-8") as handle:
-            rows = _grouped(list(csv.DictReader(handle)))
-        tables.append(_table(rows, split))
+        rows: list[dict[str, Any]] = []
+        for results in _evaluate(args, split):
+            with open(results, newline="", encoding="utf-8") as handle:
+                rows += list(csv.DictReader(handle))
+        if rows:
+            tables.append(_table(_grouped(rows), split))
     text = "\n".join(tables)
     (args.out / "tables.md").write_text(text, encoding="utf-8")
     print(text)
