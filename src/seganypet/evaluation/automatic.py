@@ -46,7 +46,8 @@ def predict_classes(model: SupervisedModel, image: Volume) -> np.ndarray:
     config = model.config
     ornt = orientations.io_orientation(image.affine)
     ras = orientations.apply_orientation(np.asarray(image.array, np.float32), ornt)
-    spacing = np.asarray(image.spacing)[ornt[:, 0].astype(int)]
+    spacing = np.empty(3)
+    spacing[ornt[:, 0].astype(int)] = image.spacing  # storage axis i becomes RAS axis ornt[i, 0]
     shape = tuple(max(1, round(n * s / config.spacing_mm)) for n, s in zip(ras.shape, spacing))
     volume = torch.from_numpy(np.ascontiguousarray(ras))[None, None]
     work = F.interpolate(volume, size=shape, mode="trilinear", align_corners=False)

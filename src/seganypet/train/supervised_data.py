@@ -82,14 +82,13 @@ def sample_segmentation_patch(case: LabeledCase, class_map: ClassMap, size: int,
                               foreground_prob: float = 0.67,
                               flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One training patch: image ``(S, S, S)`` float32 and class map ``(S, S, S)`` int64."""
-    labels = np.asarray(case.label.array).astype(np.int64, copy=False)
-    classes = class_map.lookup(case.label_names)[labels]
+    table = class_map.lookup(case.label_names)
+    classes = table[np.asarray(case.label.array).astype(np.int64, copy=False)]
     body = np.asarray(case.image.array) > 0.05  # SUV above air: where a patch may centre
     centre = _patch_centre(classes, body, rng, foreground_prob)
     grid = patch_grid_around(case.image, centre, size, spacing_mm)
     image = normalize_intensity(sample_volume(case.image, grid), intensity)
-    target = class_map.lookup(case.label_names)[sample_volume(case.label, grid, nearest=True)
-                                                .astype(np.int64)]
+    target = table[sample_volume(case.label, grid, nearest=True).astype(np.int64)]
     if flip:
         for axis in range(3):
             if rng.random() < 0.5:
