@@ -67,7 +67,7 @@ def test_flags_override_config_fields() -> None:
         apply_flags(TrainConfig(), parser.parse_args(["--steps", "many"]))
 
 
-@pytest.mark.parametrize("name", ["default", "lesion_finetune", "cpcl_ablation_plain",
+@pytest.mark.parametrize("name", ["default", "default_stage4", "lesion_finetune", "cpcl_ablation_plain",
                                   "cpcl_ablation_consistency", "cpcl_ablation_full"])
 def test_bundled_configs_load(name: str) -> None:
     cfg = load_config(resolve_config_path(name))

@@ -62,6 +62,15 @@ class TrainConfig:
     clicks_max: int = 20
     multimask_first: bool = True
     iou_loss_weight: float = 1.0
+    # Listwise ranking loss on the first-click candidate scores: cross-entropy of
+    # softmax(predicted IoU / 0.1) against the candidate with the highest true IoU. The MSE
+    # regression alone left every score near the batch mean (0.1-0.2), so the session's
+    # choice among candidates was close to arbitrary.
+    iou_rank_weight: float = 0.0
+    # Refinement starts from the candidate the session would show (best predicted IoU among
+    # those containing the click) instead of the oracle-best one: at inference the mask prompt
+    # of click 2 is whatever the scorer chose, and the model must learn to recover from it.
+    prompt_from_choice: bool = False
     center_click_error_prob: float = 0.0  # refinement click at the error centre (else uniform)
     grad_decodes: str = "first_last"  # or "all": which click decodes get gradients
     loss_grid: str = "patch"  # "patch" (upstream, S³) or "low_res" (L³, soft targets; cheaper)

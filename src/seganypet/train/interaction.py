@@ -7,7 +7,9 @@ Per batch (spec §1c, SAM's interactive training, SegAnyPET Algorithm 1):
    mask prompt is all-zero logits ``(B, 1, L, L, L)`` as upstream and the session;
    with ``multimask_first`` the decoder returns the multimask candidates, the loss is the
    minimum over them per sample, and the IoU head regresses each candidate's true IoU
-   (SAM's answer to the ambiguous first click; TRAINING_NOTES item 1);
+   (SAM's answer to the ambiguous first click; TRAINING_NOTES item 1), optionally with a
+   listwise ranking term (``iou_rank_weight``); with ``prompt_from_choice`` the prediction
+   that click 2 corrects is the candidate the session would show, not the oracle-best one;
 3. clicks 2..n (n uniform in [clicks_min, clicks_max] per batch) are sampled uniformly from
    FN ∪ FP of the previous prediction (the rule of ``seganypet.clicks.sample_error_clicks``,
    positive iff in FN) or, with probability ``center_click_error_prob`` per sample, placed at
@@ -43,7 +45,8 @@ from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch
 from seganypet.train.losses import dice_ce_per_sample, mask_iou, upsample_logits
 
-__all__ = ["ClickPlan", "InteractiveStep", "click_rngs", "sample_clicks"]
+__all__ = ["ClickPlan", "InteractiveStep", "candidate_rank_loss", "click_rngs", "sample_clicks",
+           "session_choice"]
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,14 @@ class InteractiveStep(nn.Module):
                                  targets.repeat_interleave(m, dim=0)).view(n, m)
         best = per.argmin(dim=1)  # SAM: train only the best candidate
         rows = torch.arange(n, device=grid.device)
-        iou_loss = F.mse_loss(iou.float(), mask_iou(grid, targets), reduction="none").mean(1)
-        decode = _Decode(grid[rows, best][:, None], True, low[rows, best][:, None].detach())
+        true_iou = mask_iou(grid, targets)
+        iou_loss = F.mse_loss(iou.float(), true_iou, reduction="none").mean(1)
+        if self.config.iou_rank_weight > 0 and m > 1:
+            iou_loss = iou_loss + self.config.iou_rank_weight * candidate_rank_loss(iou, true_iou)
+        shown = best
+        if self.config.prompt_from_choice and m > 1:
+            shown = session_choice(low.detach(), iou.detach(), batch.first_clicks, size)
+        decode = _Decode(grid[rows, shown][:, None], True, low[rows, shown][:, None].detach())
         return decode, per[rows, best], iou_loss
 
     def _segmentation_loss(self, decodes: list[_Decode], first_loss: torch.Tensor,
@@ -158,6 +167,44 @@ class InteractiveStep(nn.Module):
         stats.update(cps=float((loss_cps.detach() * lq).sum() / lq.sum().clamp_min(1)),
                      lam=plan.lam)
         return (1 - lq) * plain + lq * lq_part, stats
+
+
+def candidate_rank_loss(scores: torch.Tensor, true_iou: torch.Tensor,
+                        temperature: float = 0.1) -> torch.Tensor:
+    """Listwise ranking loss of candidate scores: ``CE(softmax(scores / T), argmax true IoU)``.
+
+    Args:
+        scores: ``(B, M)`` predicted IoU; true_iou: ``(B, M)`` measured IoU (no gradient).
+    Returns:
+        ``(B,)``; 0 for samples whose candidates all have the same true IoU (nothing to rank).
+    """
+    best = true_iou.argmax(dim=1)
+    loss = F.cross_entropy(scores.float() / temperature, best, reduction="none")
+    informative = (true_iou.max(dim=1).values - true_iou.min(dim=1).values) > 1e-6
+    return loss * informative.to(loss.dtype)
+
+
+def session_choice(low: torch.Tensor, scores: torch.Tensor, clicks: torch.Tensor,
+                   size: int) -> torch.Tensor:
+    """The candidate a session shows after the first click, per sample.
+
+    The session's rule (``Session._best_candidate``): the best score among the candidates whose
+    mask contains the click (all candidates if none does). Here on the training patch, with
+    the click's low-res cell looked up directly instead of interpolated.
+
+    Args:
+        low: ``(B, M, L, L, L)`` candidate logits; scores: ``(B, M)``;
+        clicks: ``(B, 3)`` patch voxel indices; size: patch edge ``S``.
+    Returns:
+        ``(B,)`` long candidate indices.
+    """
+    cell = size // low.shape[-1]
+    idx = (clicks.long() // cell).clamp(0, low.shape[-1] - 1)
+    rows = torch.arange(low.shape[0], device=low.device)
+    at_click = low[rows, :, idx[:, 0], idx[:, 1], idx[:, 2]]  # (B, M)
+    containing = at_click > 0
+    masked = torch.where(containing, scores.float(), torch.full_like(scores.float(), -torch.inf))
+    return torch.where(containing.any(dim=1), masked.argmax(dim=1), scores.argmax(dim=1))
 
 
 def _grid_targets(targets: torch.Tensor, grid: int) -> torch.Tensor:
