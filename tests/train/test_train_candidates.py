@@ -16,6 +16,7 @@ from seganypet.train.interaction import (
     candidate_rank_loss,
     session_choice,
 )
+from seganypet.train.losses import dice_ce_per_sample
 from seganypet.train.phantom_cases import phantom_case_generator
 from seganypet.train.sources import PatchSource, PhantomCases
 
@@ -70,8 +71,12 @@ def test_prompt_from_choice_starts_refinement_from_the_shown_candidate() -> None
     assert iou_o.min() > 0  # the MSE term plus the ranking term
     candidates = _candidates(model, embedding, batch, low)
     choice = session_choice(candidates, scores, batch.first_clicks, size)
+    m = candidates.shape[1]
+    per = dice_ce_per_sample(candidates.reshape(4 * m, 1, low, low, low),
+                             targets.repeat_interleave(m, dim=0)).view(4, m)
     for i in range(4):
         assert torch.equal(first_s.low[i, 0], candidates[i, int(choice[i])])
+        assert torch.equal(first_o.low[i, 0], candidates[i, int(per[i].argmin())])
     assert torch.isfinite(step_loss)
 
 
