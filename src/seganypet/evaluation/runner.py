@@ -22,7 +22,7 @@ from seganypet.evaluation.protocol import ClickStep, Segmenter, run_interactive
 from seganypet.io.nifti import read_nifti
 from seganypet.volume import Volume
 
-__all__ = ["case_rng", "evaluate_case", "evaluate_manifest"]
+__all__ = ["case_rng", "evaluate_case", "evaluate_manifest", "read_case"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ def _step_row(method: str, strategy: str, record: CaseRecord, target_id: int,
     }
 
 
-def _read_case(record: CaseRecord) -> tuple[Volume, np.ndarray]:
+def read_case(record: CaseRecord) -> tuple[Volume, np.ndarray]:
+    """A manifest case's SUV image and its integer label array on the same grid."""
     if record.label is None:
         raise InputError(f"case {record.case_id!r} has no label map; it cannot be evaluated")
     image = read_nifti(record.image, unit="SUVbw")
@@ -78,7 +79,7 @@ def evaluate_case(
 ) -> list[dict[str, Any]]:
     """Result rows of every target of one case (targets absent from the label map are
     skipped with a warning: an empty target has no click and no defined DSC)."""
-    image, labels = _read_case(record)
+    image, labels = read_case(record)
     rows: list[dict[str, Any]] = []
     for target_id in record.target_ids:
         target = labels == target_id

@@ -1,0 +1,79 @@
+"""How well a model picks among its first-click candidates, per target kind.
+
+For every scored target of an evaluation manifest (liver, kidneys, spleen, heart, brain,
+bladder, lesions >= 10 mm) one click at the target's distance-transform centre, then every
+multimask candidate is materialised through the Session (``select_candidate``) and scored on
+the original grid. Prints, per target kind, the median Dice of the candidate the session
+shows, of the best candidate (an oracle choice), and how often the two agree. A large gap
+means the candidate scorer, not the masks, is what loses accuracy.
+
+    python benchmarks/candidate_choice.py --manifest runs/splits/internal.jsonl --model default
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seganypet import Session, load_model
+from seganypet.clicks import distance_center
+from seganypet.evaluation.runner import read_case
+from seganypet.evaluation.targets import evaluation_records
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, default=Path("runs/splits/internal.jsonl"))
+    parser.add_argument("--model", default="default", help="model name or checkpoint path")
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--cases", type=int, help="only the first N cases")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    return parser.parse_args()
+
+
+def _dice(pred: np.ndarray, truth: np.ndarray) -> float:
+    total = pred.sum() + truth.sum()
+    return float(2 * (pred & truth).sum() / total) if total else 1.0
+
+
+def _kind(name: str) -> str:
+    return "lesions >= 10 mm" if name.startswith("lesion") else name
+
+
+def main() -> None:
+    args = _parse()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = load_model(args.model)
+    shown: dict[str, list[float]] = defaultdict(list)
+    oracle: dict[str, list[float]] = defaultdict(list)
+    agree: dict[str, list[bool]] = defaultdict(list)
+    for record in evaluation_records(args.manifest)[:args.cases]:
+        image, labels = read_case(record)
+        session = Session(model, precision=args.precision)
+        session.set_image(image)
+        for target_id in record.targets or ():
+            truth = labels == target_id
+            name = _kind(record.label_names[target_id])
+            session.new_object(name)
+            session.add_point(distance_center(truth, image.spacing))
+            chosen = session.current.chosen_candidate
+            scores = [_dice(session.select_candidate(k).array > 0, truth)
+                      for k in range(len(session.candidate_ious))]
+            shown[name].append(scores[chosen])
+            oracle[name].append(max(scores))
+            agree[name].append(scores[chosen] == max(scores))
+    print(f"model {args.model}, manifest {args.manifest}")
+    print("| target | n | shown candidate DSC | best candidate DSC | choice = best |")
+    print("|---|---|---|---|---|")
+    for name in sorted(shown, key=lambda n: (n.startswith("lesions"), n)):
+        print(f"| {name} | {len(shown[name])} | {np.median(shown[name]):.3f} | "
+              f"{np.median(oracle[name]):.3f} | {np.mean(agree[name]):.0%} |")
+
+
+if __name__ == "__main__":
+    main()
