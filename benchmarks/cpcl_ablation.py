@@ -22,9 +22,10 @@ import torch
 
 from seganypet.cli.train import resolve_config_path
 from seganypet.errors import InputError
-from seganypet.model import build_model, save_model
+from seganypet.model import build_model, load_model, save_model
 from seganypet.train.checkpoint import load_checkpoint
-from seganypet.train.config import load_config
+from seganypet.train.config import TrainConfig, load_config
+from seganypet.train.flags import parse_value
 from seganypet.train.loop import train
 from seganypet.train.validation import held_out_source, patch_dice
 
@@ -39,6 +40,11 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--preset", help="override the model preset (default: the configs')")
     parser.add_argument("--init", help="common initial weights (default: a seeded random init)")
     parser.add_argument("--amp", help="override amp (off/auto/bf16)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any TrainConfig field for every variant, e.g. "
+                             "--set lr_encoder=1e-4 --set grad_decodes=all")
+    parser.add_argument("--score-init", action="store_true",
+                        help="also score the initial weights (row 'init')")
     parser.add_argument("--samples", type=int, default=32, help="held-out patches per group")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES),
                         help="variants to run (finished ones in --out are only re-scored)")
@@ -50,7 +56,20 @@ def _config(mode: str, args: argparse.Namespace, init: str):
     changes = {"init": init, "out_dir": str(args.out / mode)}
     changes.update({k: v for k, v in (("steps", args.steps), ("preset", args.preset),
                                       ("amp", args.amp)) if v is not None})
+    changes.update(_overrides(args.set))
     return dataclasses.replace(cfg, **changes)
+
+
+def _overrides(items: list[str]) -> dict[str, object]:
+    """``["lr_encoder=1e-4", ...]`` -> typed TrainConfig field values."""
+    fields = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    out: dict[str, object] = {}
+    for item in items:
+        name, _, text = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"--set: unknown training option {name!r}")
+        out[name] = parse_value(text, fields[name])
+    return out
 
 
 def _score(model, cfg, names, samples: int) -> dict[str, float]:
@@ -80,6 +99,12 @@ def main() -> None:
             save_model(build_model(preset), init_path)
         init = str(init_path)
     results = {}
+    if args.score_init:  # the common starting point, for reference
+        cfg = _config("plain", args, init)
+        model = load_model(init)
+        results["init"] = {"steps": 0, "minutes": 0.0,
+                           "seen": _score(model, cfg, cfg.target_names, args.samples),
+                           "unseen": _score(model, cfg, UNSEEN, args.samples)}
     for mode in args.modes:
         cfg = _config(mode, args, init)
         started = time.monotonic()
