@@ -101,3 +101,24 @@ def test_resume_with_new_milestones_follows_the_new_schedule() -> None:
         scheduler.step()
         lrs.append(scheduler.get_last_lr()[0])
     assert lrs == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.1])  # no cut at 4, x0.1 at 6
+
+
+def test_export_average_is_the_mean_of_the_last_checkpoints(tmp_path) -> None:
+    from seganypet.train.checkpoint import TrainState, recent_checkpoints, save_checkpoint
+
+    run = tmp_path / "run"
+    models = []
+    for step in (1, 2, 3, 4):
+        torch.manual_seed(step)
+        models.append(build_model("tiny"))
+        state = TrainState(step=step, optimizer={}, scheduler={}, scaler=None,
+                           torch_rng=torch.get_rng_state())
+        save_checkpoint(run, models[-1], state, TINY)
+    assert [p.name for p in recent_checkpoints(run, 2)] == ["step_0000003", "step_0000004"]
+    out = tmp_path / "avg.safetensors"
+    assert main(["export-model", str(run), "--average", "3", "--out", str(out)]) == 0
+    averaged = load_model(out).state_dict()
+    name = "image_encoder.patch_embed.proj.weight"
+    expected = sum(m.state_dict()[name] for m in models[1:]) / 3  # step 1 rotated out
+    assert torch.allclose(averaged[name], expected, atol=1e-6)
+    assert main(["export-model", str(run), "--average", "5", "--out", str(out)]) == 2

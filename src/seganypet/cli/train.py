@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("checkpoint", type=Path, help="run dir, its checkpoints/ or a step folder")
     export.add_argument("--name", default="default", help="model name (default: default)")
     export.add_argument("--out", type=Path, help="explicit .safetensors path instead")
+    export.add_argument("--average", type=int, default=1, metavar="K",
+                        help="uniform average of the run's last K kept checkpoints (default 1)")
     export.set_defaults(handler=run_export)
 
 
@@ -76,12 +78,17 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from seganypet.model import load_model, save_model
     from seganypet.model.checkpoint import WEIGHTS_DIR
-    from seganypet.train.checkpoint import latest_checkpoint
+    from seganypet.train.checkpoint import average_weights, latest_checkpoint, recent_checkpoints
 
-    folder = latest_checkpoint(args.checkpoint)
-    model = load_model(folder / "model.safetensors")
+    if args.average > 1:
+        folders = recent_checkpoints(args.checkpoint, args.average)
+        model = average_weights(folders)
+        source = "mean of " + ", ".join(f.name for f in folders)
+    else:
+        folder = latest_checkpoint(args.checkpoint)
+        model, source = load_model(folder / "model.safetensors"), str(folder)
     out = args.out or WEIGHTS_DIR / f"{args.name}.safetensors"
     weights, config = save_model(model, out)
     size_mb = weights.stat().st_size / 1e6
-    print(f"exported {folder} -> {weights} ({size_mb:.1f} MB) and {config}")
+    print(f"exported {source} -> {weights} ({size_mb:.1f} MB) and {config}")
     return 0

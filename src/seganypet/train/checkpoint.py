@@ -26,7 +26,8 @@ from seganypet.model import load_model, save_model
 from seganypet.model.sam import SegAnyPET
 from seganypet.train.config import TrainConfig, load_config, save_config
 
-__all__ = ["TrainState", "latest_checkpoint", "load_checkpoint", "save_checkpoint"]
+__all__ = ["TrainState", "average_weights", "latest_checkpoint", "load_checkpoint",
+           "recent_checkpoints", "save_checkpoint"]
 
 log = logging.getLogger(__name__)
 _KEEP = 3
@@ -80,6 +81,34 @@ def latest_checkpoint(path: str | Path) -> Path:
     if (path / "train_state.pt").is_file():
         return path
     raise InputError(f"no training checkpoint found in {path} (expected checkpoints/latest)")
+
+
+def recent_checkpoints(path: str | Path, count: int) -> list[Path]:
+    """The last ``count`` step folders of a run (oldest first), ending at its latest one."""
+    latest = latest_checkpoint(path)
+    steps = sorted(p for p in latest.parent.glob("step_*") if p.name <= latest.name)
+    if count < 1 or count > len(steps):
+        raise InputError(f"cannot average {count} checkpoints: {latest.parent} keeps {len(steps)}")
+    return steps[-count:]
+
+
+def average_weights(folders: list[Path]) -> SegAnyPET:
+    """Uniform average of the float weights of checkpoints of one run (SWA over its tail).
+
+    Averaging late checkpoints of a small-batch run cancels part of the step-to-step noise of
+    the last iterates; integer buffers are taken from the newest checkpoint.
+    """
+    models = [load_model(folder / "model.safetensors") for folder in folders]
+    merged = models[-1]
+    states = [m.state_dict() for m in models]
+    averaged = {}
+    for name, value in states[-1].items():
+        if value.is_floating_point():
+            averaged[name] = torch.stack([s[name].float() for s in states]).mean(0).to(value.dtype)
+        else:
+            averaged[name] = value
+    merged.load_state_dict(averaged)
+    return merged
 
 
 def load_checkpoint(path: str | Path) -> tuple[SegAnyPET, TrainState, TrainConfig]:
