@@ -67,7 +67,8 @@ def test_flags_override_config_fields() -> None:
         apply_flags(TrainConfig(), parser.parse_args(["--steps", "many"]))
 
 
-@pytest.mark.parametrize("name", ["default", "default_stage4", "lesion_finetune", "cpcl_ablation_plain",
+@pytest.mark.parametrize("name", ["default", "default_stage2", "default_stage3", "default_stage4",
+                                  "default_stage5", "lesion_finetune", "cpcl_ablation_plain",
                                   "cpcl_ablation_consistency", "cpcl_ablation_full"])
 def test_bundled_configs_load(name: str) -> None:
     cfg = load_config(resolve_config_path(name))
