@@ -30,6 +30,7 @@ from monai.inferers import sliding_window_inference
 from nibabel import orientations
 
 from seganypet.errors import InputError
+from seganypet.model.precision import bf16_is_fast
 from seganypet.preprocess import normalize_intensity
 from seganypet.train.supervised import SupervisedModel, load_supervised
 from seganypet.train.supervised_data import LESION_CLASS_NAME
@@ -52,7 +53,8 @@ def predict_classes(model: SupervisedModel, image: Volume) -> np.ndarray:
     volume = torch.from_numpy(np.ascontiguousarray(ras))[None, None]
     work = F.interpolate(volume, size=shape, mode="trilinear", align_corners=False)
     work = torch.from_numpy(normalize_intensity(work[0, 0].numpy(), config.intensity))[None, None]
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.amp):
+    with torch.autocast("cpu", dtype=torch.bfloat16,
+                        enabled=config.amp and bf16_is_fast("cpu")):
         logits = sliding_window_inference(work, (config.patch_size,) * 3, 1, model.network,
                                           overlap=0.25, mode="gaussian", padding_mode="constant")
     classes = logits.float().argmax(1, keepdim=True).to(torch.uint8)

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from seganypet.clicks import distance_center
 from seganypet.errors import InputError
+from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
 from seganypet.session.decoding import TileDecoder
@@ -56,7 +57,8 @@ class Session:
         max_tiles: size limit of the sliding-window extension (patches per object).
         keep_clicked_components: drop mask components that contain no positive click.
         precision: ``"fp32"``, ``"bf16"`` (CPU autocast for the encoder) or ``"auto"``
-            (bf16 for our presets, fp32 for ``sam-med3d`` to match upstream numbers).
+            (bf16 for our presets where the device has fast bf16 kernels, else fp32; always
+            fp32 for ``sam-med3d`` to match upstream numbers).
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", *,
@@ -66,8 +68,7 @@ class Session:
         config = model.config
         if multimask is None:
             multimask = not config.upstream_quirks and config.num_multimask_outputs > 1
-        if precision == "auto":
-            precision = "fp32" if config.upstream_quirks else "bf16"
+        precision = resolve_precision(precision, device, allowed=not config.upstream_quirks)
         self._decoder = TileDecoder(model, torch.device(device), precision=precision)
         self.multimask = bool(multimask)
         self.max_tiles = int(max_tiles)

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from seganypet.model import build_model, get_preset, load_model
 from seganypet.model.checkpoint import adopt_weights
+from seganypet.model.precision import bf16_is_fast
 from seganypet.model.sam import SegAnyPET
 from seganypet.train import cpcl
 from seganypet.train.checkpoint import (
@@ -105,8 +106,12 @@ def click_plan(cfg: TrainConfig, step: int, micro: int) -> ClickPlan:
 
 
 def _amp(cfg: TrainConfig, device: torch.device):
-    """(autocast context factory, GradScaler or None): bf16 on CPU, fp16 + scaler on CUDA."""
-    if cfg.amp == "off":
+    """(autocast context factory, GradScaler or None): bf16 on CPU, fp16 + scaler on CUDA.
+
+    ``auto`` on a CPU without fast bf16 kernels (AVX2 only) trains in fp32: there bf16 is
+    many times slower, not faster.
+    """
+    if cfg.amp == "off" or (cfg.amp == "auto" and device.type == "cpu" and not bf16_is_fast(device)):
         return contextlib.nullcontext, None
     if device.type == "cuda" and cfg.amp in ("auto", "fp16"):
         scaler = torch.amp.GradScaler("cuda")

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from seganypet.errors import InputError
 from seganypet.io.atomic import atomic_path
+from seganypet.model.precision import bf16_is_fast
 from seganypet.train.config import TrainConfig
 from seganypet.train.phantom_cases import phantom_case_generator
 from seganypet.train.supervised_data import ClassMap, SegmentationBatch, sample_segmentation_patch
@@ -67,7 +68,7 @@ class SupervisedConfig:
     phantom_voxel_mm: float | None = None
     seed: int = 2026
     threads: int | None = None
-    amp: bool = True
+    amp: bool = True  # bf16 autocast, used only where the CPU has fast bf16 kernels
 
     def __post_init__(self) -> None:
         if self.patch_size % 8:
@@ -163,7 +164,8 @@ def train_supervised(config: SupervisedConfig, out_dir: str | Path) -> Supervise
         for group in optimizer.param_groups:
             group["lr"] = _poly_lr(config.lr, fraction)
         batch = next(batches)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.amp):
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=config.amp and bf16_is_fast("cpu")):
             logits = network(batch.images)
         loss = loss_fn(logits.float(), batch.labels)
         optimizer.zero_grad(set_to_none=True)
