@@ -13,6 +13,8 @@ spleen, heart, brain, bladder and the lesions >= 10 mm (``seganypet.evaluation.t
   ``EXTERNAL_VOXEL_MM`` voxels, the others keep the drawn scanner grid. Each case is one
   ``seganypet phantom`` call with ``--seed <external seed + n>``; ``external_shifts.json`` lists
   every case's shift and exact command, and each record's ``meta.scanner_shift`` repeats it.
+* ``internal_lesions.jsonl`` / ``external_lesions.jsonl``: the same cases with only their
+  lesion targets, to score lesion-specialised models (``lesion_finetune``).
 * ``sts001.jsonl`` (split ``external``): the real STS_001 thigh GTV, when ``--shared`` holds
   ``sts001_wholebody_fdg_pet``; the manifest points into ``--shared``, nothing is copied.
 
@@ -24,6 +26,7 @@ spleen, heart, brain, bladder and the lesions >= 10 mm (``seganypet.evaluation.t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -119,6 +122,16 @@ def build_sts001(out: Path, shared: Path) -> Path | None:
     return None if record is None else write_manifest([record], out / "sts001.jsonl")
 
 
+def write_lesion_manifest(manifest: Path, out: Path) -> Path:
+    """The cases of ``manifest`` that have lesion targets, with only those targets kept."""
+    records = []
+    for record in read_manifest(manifest):
+        lesions = tuple(t for t in record.target_ids if record.label_names[t].startswith("lesion"))
+        if lesions:
+            records.append(dataclasses.replace(record, targets=lesions))
+    return write_manifest(records, out)
+
+
 def main() -> None:
     args = _parse()
     if args.cases < 1:
@@ -133,6 +146,9 @@ def main() -> None:
         else:
             targets = sum(len(r.target_ids) for r in read_manifest(path))
             print(f"{name}: {path} ({len(read_manifest(path))} case(s), {targets} target(s))")
+    for name in ("internal", "external"):
+        lesions = write_lesion_manifest(manifests[name], args.out / f"{name}_lesions.jsonl")
+        print(f"{name}, lesion targets only (for lesion models): {lesions}")
     print(f"external shifts: {args.out / 'external_shifts.json'}")
 
 
