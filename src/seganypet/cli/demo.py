@@ -1,9 +1,11 @@
 """``seganypet demo``: the whole click-to-mask path offline, on a generated whole-body phantom.
 
-It generates a realistic FDG phantom, "clicks" once in the liver and once in the largest
-lesion (at the centre of each ground-truth structure, as a user would), segments both with
-the default model, and writes the scan, the ground truth, the masks, a preview PNG and the
-stats JSON, reporting the Dice of each object against the phantom's ground truth.
+It generates a realistic FDG phantom, "clicks" in the liver and in the largest lesion (first
+at the centre of each ground-truth structure, then, like a user correcting the mask, at the
+centre of its largest remaining error: positive in a missed part, negative in a leak),
+segments both with the default model, and writes the scan, the ground truth, the masks, a
+preview PNG and the stats JSON, reporting the Dice against the phantom's ground truth after
+every click.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output folder (default ./seganypet-demo)")
     parser.add_argument("--model", default="default", help="model name or checkpoint path")
     parser.add_argument("--seed", type=int, default=7, help="phantom seed")
+    parser.add_argument("--clicks", type=int, default=3,
+                        help="clicks per object: the first at its centre, the others on the "
+                             "largest error (default 3)")
     parser.add_argument("--device", default="cpu")
     parser.set_defaults(handler=run)
 
@@ -44,7 +49,7 @@ def _targets(label: np.ndarray, info: dict) -> list[tuple[str, int]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seganypet.clicks import distance_center
+    from seganypet.clicks import Click, distance_center, next_click
     from seganypet.data.phantom import PhantomConfig, generate_case
     from seganypet.evaluation.metrics import dice
     from seganypet.io.labels import write_label_map
@@ -55,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.outdir.exists() and not args.outdir.is_dir():
         raise InputError(f"{args.outdir} exists and is not a folder")
+    if args.clicks < 1:
+        raise InputError(f"--clicks must be at least 1, got {args.clicks}")
+    rng = np.random.default_rng(args.seed)  # only breaks ties of the simulated user
     model = load_model(args.model, device=args.device)
     print(f"generating a whole-body FDG phantom (seed {args.seed}) ...")
     case = generate_case(np.random.default_rng(args.seed), PhantomConfig(tracer="fdg", n_lesions=4))
@@ -70,15 +78,22 @@ def run(args: argparse.Namespace) -> int:
         if n:
             session.new_object(name)
         session.current.name = name
-        click = distance_center(truth == label_id, image.spacing)
-        session.add_point(click)
-        clicks.append((tuple(float(v) for v in click), True))
-        scores.append((name, click, dice(session.mask.array > 0, truth == label_id)))
+        target = truth == label_id
+        click = Click(distance_center(target, image.spacing), True)
+        history: list[float] = []
+        for _ in range(args.clicks):
+            session.add_point(click.index, click.positive)
+            clicks.append((tuple(float(v) for v in click.index), click.positive))
+            prediction = session.mask.array > 0
+            history.append(dice(prediction, target))
+            click = next_click(prediction, target, rng, "center", image.spacing)
+        scores.append((name, history))
     elapsed = time.perf_counter() - start
     paths = output_paths(args.outdir / "segmentation.nii.gz", preview=True, dicom_seg=False)
     write_segmentation_outputs(image, session.label_map, session.label_names, paths, clicks)
-    for name, click, score in scores:
-        print(f"  {name:<12} one click at voxel {click}: Dice vs ground truth {score:.3f}")
+    for name, history in scores:
+        steps = " -> ".join(f"{score:.3f}" for score in history)
+        print(f"  {name:<12} Dice vs ground truth after each of {len(history)} click(s): {steps}")
     print(f"segmented {len(scores)} objects in {elapsed:.1f} s; outputs in {args.outdir}/:")
     for path in sorted(args.outdir.iterdir()):
         print(f"  {path.name}")
