@@ -26,9 +26,9 @@ def test_demo_segments_and_refines(tmp_path: Path, capsys: pytest.CaptureFixture
     assert next(iter(histories)) == "liver" and len(histories) == 2
     assert all(len(h) == 3 for h in histories.values())
     liver, lesion = histories["liver"], next(v for k, v in histories.items() if k != "liver")
-    # the shipped model's one-click liver is weak, the corrective clicks must repair it
-    assert liver[-1] > 0.7 and liver[-1] > liver[0] + 0.2
-    assert lesion[0] > 0.6
+    # the shipped model's one-click liver is weak (0.34), a corrective click must repair it
+    assert max(liver[1:]) > 0.75 and max(liver[1:]) > liver[0] + 0.3
+    assert lesion[0] > 0.6 and max(lesion) > 0.85
     seg = nib.load(out / "segmentation.nii.gz")
     truth = nib.load(out / "phantom_truth.nii.gz")
     assert np.allclose(seg.affine, truth.affine) and seg.shape == truth.shape

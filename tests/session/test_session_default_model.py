@@ -68,13 +68,17 @@ def test_storage_order_gives_same_world_mask(default_model) -> None:
         assert len(other ^ world_masks[0]) <= 0.001 * len(world_masks[0])
 
 
-def test_sphere_click_is_contained_and_model_input_symmetric(default_model) -> None:
+def test_sphere_click_finds_the_sphere_and_model_input_symmetric(default_model) -> None:
     scan, sphere = ras_scene()
     session = Session(default_model)
     session.set_image(scan)
     mask = session.add_point(CLICK).array > 0
     assert mask[CLICK], "the clicked voxel must be in the mask"
-    assert (mask & sphere).sum() >= 0.9 * sphere.sum(), "the clicked object must be in the mask"
+    # A regression floor, not a target: the shipped model (stage 5) gives Dice 0.70 here (it
+    # under-segments, 54 % of the sphere); stage 4 gave 0.49 by leaking to 3x the sphere, which
+    # the earlier containment-only check (>= 90 % of the sphere inside the mask) let pass.
+    dice = 2 * (mask & sphere).sum() / (mask.sum() + sphere.sum())
+    assert dice >= 0.6, f"one click on a plain hot sphere must find it (Dice {dice:.2f})"
     # What the model sees is exactly symmetric about the click (the scene is), so nothing in
     # the pipeline shifts the object by a voxel or half a voxel; symmetric logits paste back
     # symmetrically (tests/test_postprocess.py). The model itself is not flip-equivariant.
