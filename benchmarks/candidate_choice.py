@@ -24,6 +24,7 @@ import torch
 
 from seganypet import Session, load_model
 from seganypet.clicks import distance_center
+from seganypet.evaluation.metrics import dice
 from seganypet.evaluation.runner import read_case
 from seganypet.evaluation.targets import evaluation_records
 
@@ -36,11 +37,6 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, help="only the first N cases")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     return parser.parse_args()
-
-
-def _dice(pred: np.ndarray, truth: np.ndarray) -> float:
-    total = pred.sum() + truth.sum()
-    return float(2 * (pred & truth).sum() / total) if total else 1.0
 
 
 def stability_scores(logits: np.ndarray, offset: float = 1.0) -> np.ndarray:
@@ -85,7 +81,7 @@ def main() -> None:
             ious = np.asarray(tile.candidate_iou, dtype=float)
             stability = stability_scores(tile.candidates)
             masks = [session.select_candidate(k).array > 0 for k in range(len(ious))]
-            scores = [_dice(mask, truth) for mask in masks]
+            scores = [dice(mask, truth) for mask in masks]
             shown[name].append(scores[chosen])
             oracle[name].append(max(scores))
             agree[name].append(scores[chosen] == max(scores))

@@ -19,6 +19,7 @@ import torch
 from scipy import ndimage
 
 from seganypet import Session, load_model
+from seganypet.evaluation.metrics import dice
 from seganypet.volume import Volume
 
 DIAMETERS_MM = (10, 13, 17, 22, 28, 37)  # NEMA NU 2 / IEC 61675-1 body phantom spheres
@@ -54,7 +55,7 @@ def main() -> None:
     names = args.model or ["default"]
     print(f"| contrast | diameter mm | {' | '.join(f'{n} DSC (vol ratio)' for n in names)} |")
     print("|---|---|" + "---|" * len(names))
-    dice: dict[str, list[float]] = {n: [] for n in names}
+    scores: dict[str, list[float]] = {n: [] for n in names}
     models = {n: load_model(n) for n in names}
     for contrast in CONTRASTS:
         for diameter in DIAMETERS_MM:
@@ -65,11 +66,11 @@ def main() -> None:
                 session = Session(model)
                 session.set_image(volume)
                 mask = session.add_point(click).array > 0
-                score = 2 * float((mask & sphere).sum()) / float(mask.sum() + sphere.sum())
-                dice[name].append(score)
+                score = dice(mask, sphere)
+                scores[name].append(score)
                 cells.append(f"{score:.2f} (x{mask.sum() / sphere.sum():.2f})")
             print(f"| {contrast:.0f}:1 | {diameter} | {' | '.join(cells)} |")
-    print("| median | |", " | ".join(f"{np.median(v):.2f}" for v in dice.values()), "|")
+    print("| median | |", " | ".join(f"{np.median(v):.2f}" for v in scores.values()), "|")
 
 
 if __name__ == "__main__":
