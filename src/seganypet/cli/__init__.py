@@ -10,11 +10,14 @@ means adding one file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import pkgutil
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from seganypet.errors import SeganypetError
 
@@ -30,8 +33,15 @@ def _command_modules() -> list[str]:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), like every other failure of the CLI."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="seganypet",
         description="Click-to-segment whole-body PET: segment, quantify, train and evaluate.",
     )
@@ -55,12 +65,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
-    except (SeganypetError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+        with _terminate_as_exit():
+            return int(args.handler(args) or 0)
+    except (SeganypetError, OSError, MemoryError) as exc:
+        # OSError: missing/unreadable/unwritable files, full disk; MemoryError: an input
+        # larger than this machine (sizes are checked before allocation where we can).
         if args.debug:
             raise
-        print(f"seganypet {args.command}: error: {exc}", file=sys.stderr)
+        print(f"seganypet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory: the input is too large for this machine"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit(143) while a command runs, so ``finally`` blocks (the atomic
+    writer's temporary-file cleanup) run as they do on Ctrl-C. Only the main thread may set
+    signal handlers; the previous handler is restored afterwards (``main`` is also a library
+    call in tests)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

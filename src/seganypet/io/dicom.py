@@ -21,6 +21,7 @@ from pydicom.errors import InvalidDicomError
 from seganypet.errors import InputError
 from seganypet.io.dicom_geometry import series_geometry
 from seganypet.io.itk import zyx_to_ijk
+from seganypet.io.limits import check_header
 from seganypet.io.pet_header import (
     HeaderOverrides,
     PetHeader,
@@ -47,6 +48,8 @@ def read_dicom_pet(directory: str | os.PathLike[str], overrides: HeaderOverrides
     """
     directory = Path(directory)
     datasets, paths = select_series(read_dicom_files(directory), series_uid, directory)
+    check_header(str(directory), (int(datasets[0].get("Columns", 0) or 0),
+                                  int(datasets[0].get("Rows", 0) or 0), len(datasets)), None)
     geometry = series_geometry(datasets)
     datasets = [datasets[i] for i in geometry.order]
     paths = [paths[i] for i in geometry.order]

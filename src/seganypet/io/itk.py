@@ -14,6 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from seganypet.io.atomic import atomic_path
+from seganypet.io.limits import check_header
 from seganypet.volume import RAS_TO_LPS, InvalidVolumeError, Volume
 
 __all__ = ["ijk_to_zyx", "read_itk", "sitk_to_volume", "volume_to_sitk", "write_itk", "zyx_to_ijk"]
@@ -65,7 +66,12 @@ def read_itk(path: str | os.PathLike[str], unit: str = "") -> Volume:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        image = sitk.ReadImage(str(path))
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()  # the header only, to check the size first
+        check_header(str(path), reader.GetSize(), _numpy_dtype(reader.GetPixelID()),
+                     reader.GetNumberOfComponents())
+        image = reader.Execute()
     except RuntimeError as exc:  # SimpleITK reports corrupt files as RuntimeError
         first_line = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
         raise InvalidVolumeError(f"cannot read {path} as an image: {first_line}") from exc
@@ -76,6 +82,16 @@ def read_itk(path: str | os.PathLike[str], unit: str = "") -> Volume:
         if not np.all(np.isfinite(array)):
             raise InvalidVolumeError(f"{path} contains NaN or infinite values")
     return Volume(array, volume.affine, unit)
+
+
+def _numpy_dtype(pixel_id: int) -> np.dtype | None:
+    """The element type of a SimpleITK pixel id (complex ids map to numpy complex)."""
+    if pixel_id in (sitk.sitkComplexFloat32, sitk.sitkComplexFloat64):
+        return np.dtype(np.complex64)
+    try:
+        return np.dtype(sitk.GetArrayViewFromImage(sitk.Image([1, 1], pixel_id)).dtype)
+    except (RuntimeError, TypeError):
+        return None
 
 
 def write_itk(volume: Volume, path: str | os.PathLike[str], dtype: np.dtype | type | None = None) -> Path:

@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 
 from seganypet.io.atomic import atomic_path
+from seganypet.io.limits import check_header
 from seganypet.volume import InvalidVolumeError, Volume
 
 __all__ = ["read_nifti", "write_nifti"]
@@ -23,9 +24,13 @@ def read_nifti(path: str | os.PathLike[str], unit: str = "") -> Volume:
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
-        img = nib.load(str(path))
-        data = np.asanyarray(img.dataobj)
+        img = nib.load(str(path))  # the header only; voxels are read below
     except Exception as exc:  # nibabel raises many types for corrupt/truncated files
+        raise InvalidVolumeError(f"cannot read {path} as NIfTI: {exc}") from exc
+    check_header(str(path), img.shape, img.get_data_dtype())
+    try:
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:  # truncated or corrupt voxel data
         raise InvalidVolumeError(f"cannot read {path} as NIfTI: {exc}") from exc
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]

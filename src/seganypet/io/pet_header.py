@@ -8,6 +8,7 @@ field in one place, with a record of what was overridden.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pydicom.dataset import Dataset
 from seganypet.errors import InputError
 
 __all__ = [
+    "OVERRIDE_RANGES",
     "HeaderOverrides",
     "PetHeader",
     "apply_overrides",
@@ -68,6 +70,37 @@ class HeaderOverrides:
     half_life_s: float | None = None
     height_m: float | None = None
     sex: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, not after the arithmetic: an override is the user's number, so the
+        # message names the option (a header value is checked in io/suv.py, naming the tag).
+        for value, option, unit, scale, (low, high) in (
+            (self.weight_kg, "--weight", "kg", 1.0, OVERRIDE_RANGES["weight_kg"]),
+            (self.dose_bq, "--dose", "MBq", 1e-6, OVERRIDE_RANGES["dose_bq"]),
+            (self.half_life_s, "--half-life", "s", 1.0, OVERRIDE_RANGES["half_life_s"]),
+            (self.height_m, "--height", "cm", 100.0, OVERRIDE_RANGES["height_m"]),
+        ):
+            if value is None:
+                continue
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+                raise InputError(f"{option} {_shown(value, scale)} {unit} is not a finite value in "
+                                 f"the plausible range {low * scale:g}-{high * scale:g} {unit}")
+        if self.sex is not None and self.sex.strip().upper() not in ("M", "F"):
+            raise InputError(f"--sex {self.sex!r} must be M or F")
+
+
+# Plausible ranges of the quantities SUV needs (SI units); outside them a value is almost
+# surely wrong or in the wrong unit. io/suv.py applies the same ranges to header values.
+OVERRIDE_RANGES: dict[str, tuple[float, float]] = {
+    "weight_kg": (1.0, 350.0),
+    "dose_bq": (1e6, 1e11),  # 1 MBq .. 100 GBq: catches doses stored in MBq or mCi
+    "half_life_s": (60.0, 1e7),  # Rb-82 (76 s) .. I-124 (4.2 d), with margin
+    "height_m": (0.3, 2.6),
+}
+
+
+def _shown(value: object, scale: float) -> str:
+    return f"{value * scale:g}" if isinstance(value, (int, float)) else repr(value)
 
 
 # ---------------------------------------------------------------------------- DICOM values

@@ -10,7 +10,9 @@ factor; GML is already SUVbw (factor 1). CorrectedImage (0028,0051) must contain
 DECY. Scan time: SeriesDate/Time unless it is after the earliest AcquisitionDate/Time of
 the series (a post-processed series), then GE's private scan time (0009,100D) or the
 earliest acquisition. Injection time without a date takes the scan's date, one day earlier
-when that would put the injection after the scan (midnight crossing).
+when that would put the injection after the scan (midnight crossing) and the uptake time
+stays plausible; an uptake time outside 0-12 h (3 half-lives for long-lived nuclides) is
+refused, naming the tags and ``--injection-time``.
 
 The factor multiplies the rescaled pixel values (stored * RescaleSlope + RescaleIntercept),
 which must be applied per slice by the reader.
@@ -23,15 +25,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from seganypet.errors import InputError
-from seganypet.io.pet_header import PetHeader
+from seganypet.io.pet_header import OVERRIDE_RANGES, PetHeader
 
 __all__ = ["SuvConversion", "sul_ratio", "suv_factor"]
 
 # Plausible ranges; outside them a tag is almost surely wrong (or in the wrong unit).
-_WEIGHT_KG = (1.0, 500.0)
-_DOSE_BQ = (1e6, 1e11)  # 1 MBq .. 100 GBq: catches doses stored in MBq or mCi
-_HEIGHT_M = (0.3, 2.6)
-_MAX_HALF_LIVES = 20.0  # uptake times beyond this make the decayed dose meaningless
+_WEIGHT_KG = OVERRIDE_RANGES["weight_kg"]
+_DOSE_BQ = OVERRIDE_RANGES["dose_bq"]
+_HEIGHT_M = OVERRIDE_RANGES["height_m"]
+_HALF_LIFE_S = OVERRIDE_RANGES["half_life_s"]
+# Uptake time (injection -> scan start): FDG/PSMA/DOTATATE scans are 0.5-3 h after the
+# injection; 12 h is far beyond any protocol of a short-lived tracer. Long-lived ones
+# (Cu-64, Zr-89, I-124) are imaged days later, so the limit grows to 3 half-lives.
+_MAX_UPTAKE_S = 12 * 3600.0
+_MAX_UPTAKE_HALF_LIVES = 3.0
 
 
 @dataclass(frozen=True)
@@ -125,18 +132,18 @@ def _bqml_conversion(header: PetHeader) -> SuvConversion:
     if header.decay_correction == "ADMIN":
         # Already decay-corrected to the injection time: the injected dose is the reference.
         return SuvConversion(factor=weight * 1000.0 / dose, decayed_dose_bq=dose, **common)
-    half_life = header.half_life_s
-    if half_life is None or half_life <= 0:
-        raise InputError("RadionuclideHalfLife (0018,1075) is missing or zero; supply it with "
-                         "--half-life SECONDS (e.g. --half-life 6586 for F-18)")
+    half_life = _check_range("RadionuclideHalfLife (0018,1075)", header.half_life_s, _HALF_LIFE_S,
+                             "--half-life SECONDS (e.g. --half-life 6586 for F-18)")
     scan, source = _scan_datetime(header)
-    injection = _injection_datetime(header, scan)
+    injection = _injection_datetime(header, scan, half_life)
     decay_time = (scan - injection).total_seconds()
-    if decay_time < 0 or decay_time > _MAX_HALF_LIVES * half_life:
+    if not 0 <= decay_time <= _max_uptake_s(half_life):
         raise InputError(
             f"injection at {injection.isoformat()} and scan at {scan.isoformat()} ({source}) are "
-            f"{decay_time / 3600:.2f} h apart, which is implausible; check "
-            "RadiopharmaceuticalStartTime (0018,1072) or give --injection-time HH:MM:SS"
+            f"{decay_time / 3600:.2f} h apart, an implausible uptake time (plausible: 0-"
+            f"{_max_uptake_s(half_life) / 3600:.0f} h); check RadiopharmaceuticalStartTime "
+            "(0018,1072) / RadiopharmaceuticalStartDateTime (0018,1078) or give --injection-time "
+            "HH:MM:SS (YYYY-MM-DDTHH:MM:SS when the date differs)"
         )
     decayed = dose * 2.0 ** (-decay_time / half_life)
     return SuvConversion(factor=weight * 1000.0 / decayed, half_life_s=half_life,
@@ -173,23 +180,43 @@ def _scan_datetime(header: PetHeader) -> tuple[datetime, str]:
                      "(0008,0022/0032) are missing, so the decay time is unknown")
 
 
-def _injection_datetime(header: PetHeader, scan: datetime) -> datetime:
+def _max_uptake_s(half_life_s: float) -> float:
+    return max(_MAX_UPTAKE_S, _MAX_UPTAKE_HALF_LIVES * half_life_s)
+
+
+def _injection_datetime(header: PetHeader, scan: datetime, half_life_s: float) -> datetime:
+    """Injection date and time; a time without a date takes the scan's date.
+
+    An injection time after the scan time is a midnight crossing only when the day before
+    gives a plausible uptake time (23:50 -> 00:40); otherwise (scan 10:00, injection 11:00,
+    a typo or a clock error) taking the day before would give a 23 h uptake and an SUV
+    hundreds of times too high, so it is refused.
+    """
     if header.injection_datetime is not None:
         return header.injection_datetime
     if header.injection_time is None:
         raise InputError("RadiopharmaceuticalStartTime (0018,1072) is missing; supply the injection "
                          "time with --injection-time HH:MM:SS (e.g. --injection-time 10:35:00)")
     injection = datetime.combine(scan.date(), header.injection_time)
-    if injection > scan:  # injected before midnight, scanned after it
-        injection -= timedelta(days=1)
-    return injection
+    if injection <= scan:
+        return injection
+    previous_day = injection - timedelta(days=1)
+    if (scan - previous_day).total_seconds() <= _max_uptake_s(half_life_s):
+        return previous_day  # injected before midnight, scanned after it
+    raise InputError(
+        f"RadiopharmaceuticalStartTime (0018,1072) {header.injection_time.isoformat()} is after "
+        f"the scan time {scan.time().isoformat()} (SeriesTime/AcquisitionTime) and has no date; "
+        "taking the day before would mean an implausible "
+        f"{(scan - previous_day).total_seconds() / 3600:.1f} h uptake. Give the real injection "
+        "time with --injection-time HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)"
+    )
 
 
 def _check_range(tag: str, value: float | None, bounds: tuple[float, float], override: str) -> float:
     if value is None or value == 0:
         raise InputError(f"{tag} is missing or zero in the DICOM header; supply it with {override}")
     low, high = bounds
-    if not low <= value <= high:
+    if not low <= value <= high:  # also refuses NaN (every comparison is False)
         raise InputError(f"{tag} is {value:g}, outside the plausible range {low:g}-{high:g}; "
                          f"correct it with {override}")
     return float(value)

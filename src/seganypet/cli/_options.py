@@ -1,0 +1,108 @@
+"""Options shared by the subcommands, spelled and checked the same way everywhere.
+
+``-o/--output`` for what a command writes, ``--device`` (any torch device string, checked
+for availability), ``--seed`` (default ``DEFAULT_SEED``), ``--voxel-mm`` for a phantom's
+voxel size, and argparse types that refuse NaN/inf and out-of-range numbers by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from seganypet.errors import InputError
+
+__all__ = ["DEFAULT_SEED", "add_device_argument", "add_seed_argument", "check_device",
+           "finite_float", "load_cli_model", "positive_int"]
+
+DEFAULT_SEED = 0
+
+
+def finite_float(low: float | None = None, high: float | None = None, *,
+                 low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite float within ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        below = low is not None and (value <= low if low_open else value < low)
+        if not math.isfinite(value) or below or (high is not None and value > high):
+            bounds = f"{'(' if low_open else '['}{low if low is not None else '-inf'}, " \
+                     f"{high if high is not None else 'inf'}]"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number in {bounds}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in "invalid number value"
+    return parse
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def check_device(text: str | None) -> str | None:
+    """A torch device string (``cpu``, ``cuda``, ``cuda:1``, ``mps``) that exists on this machine.
+
+    ``None`` passes through (the command picks its default). InputError names ``--device``.
+    """
+    if text is None:
+        return None
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {text!r} is not a torch device; use cpu, cuda, cuda:N or "
+                         "mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(f"--device {text}: this torch build or machine has no CUDA GPU; "
+                             "use --device cpu")
+        if device.index is not None and device.index >= count:
+            raise InputError(f"--device {text}: only {count} CUDA device(s) (cuda:0..{count - 1})")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {text}: MPS is not available here; use --device cpu")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"--device {text}: only cpu, cuda[:N] and mps are supported")
+    return text
+
+
+def add_device_argument(parser: argparse.ArgumentParser, default: str | None = "cpu") -> None:
+    """``--device``: checked when the command runs (``check_device``), so torch loads lazily."""
+    shown = default or "cuda if available, else cpu"
+    parser.add_argument("--device", default=default, metavar="DEVICE",
+                        help=f"torch device: cpu, cuda, cuda:N, mps (default {shown})")
+
+
+def add_seed_argument(parser: argparse.ArgumentParser, what: str,
+                      default: int = DEFAULT_SEED) -> None:
+    """``--seed``: one name and one default for every command (the demo keeps the seed of its
+    documented phantom)."""
+    parser.add_argument("--seed", type=int, default=default, help=f"{what} (default {default})")
+
+
+def load_cli_model(name_or_path: str, device: str):
+    """``load_model`` for a ``--model`` value: every way a model file can be malformed becomes
+    one InputError naming the option (the library raises what torch/safetensors raise)."""
+    from seganypet.model import load_model
+
+    try:
+        return load_model(name_or_path, device=device)
+    except InputError as exc:
+        raise InputError(f"--model {name_or_path}: {exc}") from None
+    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        kind = "folder" if Path(name_or_path).is_dir() else "model"
+        raise InputError(f"--model {name_or_path}: cannot load this {kind} ({first})") from None
