@@ -12,6 +12,7 @@ Two JSON layouts are accepted:
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -20,7 +21,8 @@ from typing import Any
 
 from seganypet.errors import InputError
 
-__all__ = ["ObjectPrompts", "PromptClick", "parse_triplet", "read_prompt_file"]
+__all__ = ["MAX_CLICKS", "ObjectPrompts", "PromptClick", "check_click_count", "parse_triplet",
+           "read_prompt_file"]
 
 
 @dataclass(frozen=True)
@@ -47,24 +49,49 @@ def parse_triplet(text: str) -> tuple[float, float, float]:
         values = tuple(float(p) for p in parts)
     except ValueError:
         values = ()
-    if len(values) != 3:
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
         raise InputError(f"a point needs three numbers like 120,96,301 — got {text!r}")
     return values  # type: ignore[return-value]
+
+
+# A person clicks a few times per object (autoPET IV allows 10 + 10); every click costs a
+# model decode and an undo snapshot, so thousands would run for minutes and use gigabytes.
+MAX_CLICKS = 200
+# Far above any real prompt file (200 clicks are ~10 kB); bounds parse time and nesting.
+MAX_PROMPT_FILE_BYTES = 1_000_000
+_OBJECT_KEYS = frozenset({"name", "points", "negative", "space"})
+_AUTOPET_KEYS = frozenset({"tumor", "background"})
+
+
+def _is_number(value: Any) -> bool:
+    # JSON true/false arrive as bool, a subclass of int: a click at "true" is a mistake.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _triplets(items: Any, where: str) -> list[tuple[float, float, float]]:
     if not isinstance(items, list):
         raise InputError(f"{where} must be a list of [i, j, k] points")
+    if len(items) > MAX_CLICKS:
+        raise InputError(f"{where} holds {len(items)} points; at most {MAX_CLICKS} clicks are "
+                         "accepted")
     out = []
     for item in items:
-        if not (isinstance(item, (list, tuple)) and len(item) == 3
-                and all(isinstance(v, (int, float)) for v in item)):
-            raise InputError(f"{where} holds {item!r}; every point must be three numbers")
+        if not (isinstance(item, list) and len(item) == 3 and all(_is_number(v) for v in item)):
+            shown = json.dumps(item)[:60]
+            raise InputError(f"{where} holds {shown}; every point must be three finite numbers")
         out.append(tuple(float(v) for v in item))
     return out  # type: ignore[return-value]
 
 
+def _check_keys(data: dict[str, Any], known: frozenset[str], where: str) -> None:
+    """Unknown keys are errors: a typo ("negatives") would silently drop clicks."""
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(f"{where} has unknown key(s) {unknown}; allowed: {sorted(known)}")
+
+
 def _autopet(data: dict[str, Any]) -> list[ObjectPrompts]:
+    _check_keys(data, _AUTOPET_KEYS, "the autoPET prompt file")
     tumour = _triplets(data.get("tumor", []), "'tumor'")
     background = _triplets(data.get("background", []), "'background'")
     clicks: list[PromptClick] = []
@@ -77,10 +104,16 @@ def _autopet(data: dict[str, Any]) -> list[ObjectPrompts]:
 
 
 def _objects(data: dict[str, Any]) -> list[ObjectPrompts]:
+    _check_keys(data, frozenset({"objects"}), "the prompt file")
+    if not isinstance(data["objects"], list):
+        raise InputError("'objects' must be a list of {\"name\": ..., \"points\": [...]} entries")
     objects = []
     for n, entry in enumerate(data["objects"], start=1):
         if not isinstance(entry, dict):
             raise InputError(f"objects[{n - 1}] must be a JSON object")
+        _check_keys(entry, _OBJECT_KEYS, f"objects[{n - 1}]")
+        if not isinstance(entry.get("name", ""), str):
+            raise InputError(f"objects[{n - 1}].name must be a string")
         space = entry.get("space", "voxel")
         if space not in ("voxel", "world"):
             raise InputError(f"objects[{n - 1}].space must be 'voxel' or 'world', got {space!r}")
@@ -93,12 +126,17 @@ def _objects(data: dict[str, Any]) -> list[ObjectPrompts]:
 def read_prompt_file(path: str | os.PathLike[str]) -> list[ObjectPrompts]:
     """Read clicks from a JSON file (either layout of the module docstring)."""
     path = Path(path)
+    if not path.is_file():
+        raise InputError(f"prompt file not found: {path}")
+    if path.stat().st_size > MAX_PROMPT_FILE_BYTES:
+        raise InputError(f"{path} is {path.stat().st_size:,} bytes; a prompt file holds at most "
+                         f"{MAX_CLICKS} clicks (limit {MAX_PROMPT_FILE_BYTES:,} bytes)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"prompt file not found: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path} is nested too deeply to be a prompt file") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object with 'objects' or 'tumor'/'background'")
     if "objects" in data:
@@ -111,4 +149,12 @@ def read_prompt_file(path: str | os.PathLike[str]) -> list[ObjectPrompts]:
     for obj in objects:
         if not any(c.positive for c in obj.clicks):
             raise InputError(f"{path}: object {obj.name!r} has no positive click")
+    check_click_count(sum(len(obj.clicks) for obj in objects), str(path))
     return objects
+
+
+def check_click_count(count: int, source: str) -> None:
+    """Refuse more than ``MAX_CLICKS`` clicks in total (file and command line together)."""
+    if count > MAX_CLICKS:
+        raise InputError(f"{source}: {count} clicks; at most {MAX_CLICKS} are accepted (each click "
+                         "runs the model and keeps an undo step)")
