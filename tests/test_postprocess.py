@@ -8,7 +8,6 @@ from seganypet.postprocess import (
     keep_components_with_seeds,
     merge_logits,
     paste_mask,
-    volume_box,
 )
 from seganypet.preprocess import patch_grid_around
 from seganypet.volume import Volume
@@ -18,7 +17,7 @@ def sphere_tile(volume: Volume, click, radius_mm: float, size=64, low=32, spacin
     """Low-res logits = radius - distance to the click's world position (a sphere)."""
     grid = patch_grid_around(volume, click, size, spacing).coarsened(low)
     idx = np.stack(np.meshgrid(*[np.arange(low)] * 3, indexing="ij"), -1)
-    dist = np.linalg.norm(grid.index_to_world(idx) - volume.index_to_world(click), axis=-1)
+    dist = np.linalg.norm(grid.world_of(idx) - volume.index_to_world(click), axis=-1)
     return LogitTile(grid, (radius_mm - dist).astype(np.float32))
 
 
@@ -58,7 +57,7 @@ def test_merge_weights_overlapping_tiles_and_fill() -> None:
     b = patch_grid_around(vol, (28, 10, 10), 16, 1.0).coarsened(16)
     tiles = [LogitTile(a, np.full((16,) * 3, 2.0, np.float32)),
              LogitTile(b, np.full((16,) * 3, -4.0, np.float32))]
-    merged = merge_logits(tiles, volume_box(vol))
+    merged = merge_logits(tiles, vol.grid)
     assert merged[14, 10, 10] == pytest.approx(2.0)    # only tile a
     assert merged[34, 10, 10] == pytest.approx(-4.0)   # only tile b
     assert -4.0 < merged[24, 10, 10] < 2.0             # overlap: weighted mean
@@ -101,7 +100,7 @@ def test_separable_paste_equals_generic_interpolation(name: str) -> None:
     rng = np.random.default_rng(0)
     grid = patch_grid_around(vol, (20.3, 18.0, 11.6), 32, 1.7).coarsened(16)
     tile = LogitTile(grid, rng.normal(size=(16, 16, 16)).astype(np.float32))
-    box = volume_box(vol, np.array([3, 2, 1]), np.array([40, 30, 33]))
+    box = vol.grid.sub_box(np.array([3, 2, 1]), np.array([40, 30, 33]))
     box_to_tile = np.linalg.inv(grid.affine) @ box.affine
     perm = _axis_permutation(box_to_tile)
     assert perm is not None
@@ -128,6 +127,6 @@ def test_paste_restricted_to_positive_box_equals_full_merge() -> None:
     mask, lo, hi = paste_mask(tiles, vol)
     pasted = np.zeros(vol.shape, np.uint8)
     pasted[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = mask
-    reference = (merge_logits(tiles, volume_box(vol)) > 0).astype(np.uint8)
+    reference = (merge_logits(tiles, vol.grid) > 0).astype(np.uint8)
     assert reference.any() and np.array_equal(pasted, reference)
     assert np.prod(hi - lo) < 0.5 * np.prod(vol.shape)

@@ -24,11 +24,11 @@ def test_patch_is_centred_on_click_and_world_aligned(flip) -> None:
     click = (9, 11, 12)
     grid = patch_grid_around(vol, click, size=8, spacing_mm=1.5)
     # The patch's geometric centre sits exactly on the click; axes are RAS at the given spacing.
-    assert np.allclose(grid.index_to_world(np.array([3.5, 3.5, 3.5])), vol.index_to_world(click))
+    assert np.allclose(grid.world_of(np.array([3.5, 3.5, 3.5])), vol.index_to_world(click))
     assert np.allclose(grid.center_world, vol.index_to_world(click))
     assert np.allclose(grid.affine[:3, :3], np.eye(3) * 1.5)
     patch = sample_volume(vol, grid)
-    world = grid.index_to_world(np.stack(np.meshgrid(*[np.arange(8)] * 3, indexing="ij"), -1))
+    world = grid.world_of(np.stack(np.meshgrid(*[np.arange(8)] * 3, indexing="ij"), -1))
     # Trilinear interpolation of a linear function is exact inside the volume.
     assert np.allclose(patch, world @ np.array([1.0, 2.0, 3.0]) + 500, atol=1e-3)
 
@@ -46,8 +46,8 @@ def test_coarsened_grid_matches_interpolate_centres() -> None:
     grid = patch_grid_around(vol, (0, 0, 0), size=128, spacing_mm=1.5)
     low = grid.coarsened(32)
     # Coarse voxel 0 centre = fine index 1.5 (align_corners=False, factor 4).
-    assert np.allclose(low.index_to_world(np.zeros(3)), grid.index_to_world(np.full(3, 1.5)))
-    assert low.spacing == pytest.approx(6.0)
+    assert np.allclose(low.world_of(np.zeros(3)), grid.world_of(np.full(3, 1.5)))
+    assert low.spacing == pytest.approx((6.0,) * 3)
 
 
 def test_normalisation() -> None:

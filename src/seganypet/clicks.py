@@ -17,45 +17,35 @@ Rules (SegAnyPET Fig. 6b, with the autoPET-IV "centre of the error" option):
 * no error at all: a deterministic positive click at the target's distance-transform centre;
 * a voxel clicked before is not clicked again while the region has other voxels (``previous``).
 
-``sample_error_clicks`` is the batched torch variant used in training: one uniform click per
-batch element over FN ∪ FP of ``(logits > 0, target)``.
+Training draws its batched clicks with the same FN/FP rule in
+:func:`seganypet.train.interaction.sample_clicks`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import cc3d
 import numpy as np
-import torch
-from scipy import ndimage
 
+from seganypet.click import Click
 from seganypet.errors import InputError
+from seganypet.mask_centre import distance_center
 
 __all__ = [
     "STRATEGIES",
-    "Click",
     "ClickStrategy",
-    "distance_center",
     "error_regions",
     "first_click",
     "largest_component",
     "next_click",
-    "sample_error_clicks",
 ]
 
 ClickStrategy = Literal["random", "center"]
 STRATEGIES: tuple[str, ...] = ("random", "center")
 # 18-connectivity: the autoPET convention for lesion components, used for error components too.
 _CONNECTIVITY = 18
-
-
-class Click(NamedTuple):
-    """A simulated click: voxel index ``(i, j, k)`` and whether it is positive (foreground)."""
-
-    index: tuple[int, int, int]
-    positive: bool
 
 
 def _check_strategy(strategy: str) -> None:
@@ -82,29 +72,6 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     counts = np.bincount(labels.ravel())
     counts[0] = 0  # background
     return labels == int(np.argmax(counts))
-
-
-def distance_center(
-    mask: np.ndarray, spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
-) -> tuple[int, int, int]:
-    """The voxel of ``mask`` farthest (in mm) from its boundary; the first one in C order on ties.
-
-    The array border counts as boundary (the mask is padded with background), so a region cut by
-    the field of view gets its centre inside the visible part. Only the bounding box is
-    transformed, which keeps whole-body volumes cheap.
-
-    Raises:
-        InputError: if ``mask`` is empty.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    boxes = ndimage.find_objects(mask.astype(np.uint8))
-    if not boxes or boxes[0] is None:
-        raise InputError("cannot place a click in an empty mask")
-    box = boxes[0]
-    crop = np.pad(mask[box], 1)
-    distance = ndimage.distance_transform_edt(crop, sampling=spacing)
-    local = np.unravel_index(int(np.argmax(distance)), distance.shape)
-    return tuple(int(l - 1 + s.start) for l, s in zip(local, box))  # type: ignore[return-value]
 
 
 def _random_voxel(mask: np.ndarray, rng: np.random.Generator) -> tuple[int, int, int]:
@@ -204,46 +171,3 @@ def next_click(
     positive = fn_size >= fp_size
     region = fn_component if positive else fp_component
     return Click(_place(region, rng, strategy, spacing, previous), positive)
-
-
-def sample_error_clicks(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One uniform click per batch element over FN ∪ FP, for training (any device).
-
-    The prediction is ``logits > 0`` (i.e. probability > 0.5, the same rule as inference;
-    upstream thresholded logits at 0.5 here). A click is positive iff it lies in FN. Elements
-    without error fall back to a uniform positive voxel of the target, and elements whose
-    target and prediction are both empty to a uniform negative voxel anywhere (which is
-    correct: everything is background).
-
-    Args:
-        logits: ``(B, 1, I, J, K)`` or ``(B, I, J, K)`` prediction logits.
-        target: same shape, binary ground truth (any dtype; non-zero = foreground).
-        generator: torch generator on ``logits.device`` (the only source of randomness).
-
-    Returns:
-        ``coords`` ``(B, 1, 3)`` long voxel indices ``(i, j, k)`` and ``labels`` ``(B, 1)`` long
-        (1 positive, 0 negative), ready to append to a point prompt.
-    """
-    if logits.shape != target.shape:
-        raise InputError(
-            f"logits shape {tuple(logits.shape)} differs from target {tuple(target.shape)}"
-        )
-    spatial = logits.shape[-3:]
-    pred = (logits.detach() > 0).reshape(logits.shape[0], -1)  # (B, N)
-    truth = (target.detach() != 0).reshape(target.shape[0], -1)  # (B, N)
-    error = pred ^ truth
-    has_error = error.any(dim=1, keepdim=True)
-    has_target = truth.any(dim=1, keepdim=True)
-    fallback = torch.where(has_target, truth, torch.ones_like(truth))
-    candidates = torch.where(has_error, error, fallback)
-    # Uniform choice without a per-element nonzero(): the argmax of i.i.d. uniform scores over
-    # the candidate voxels (ties have probability zero).
-    scores = torch.rand(candidates.shape, generator=generator, device=candidates.device)
-    flat_index = torch.where(candidates, scores, -1.0).argmax(dim=1)  # (B,)
-    labels = truth.gather(1, flat_index[:, None]).long()  # in FN (or fallback target) <=> in truth
-    coords = torch.stack(torch.unravel_index(flat_index, tuple(spatial)), dim=-1)  # (B, 3)
-    return coords[:, None, :].long(), labels

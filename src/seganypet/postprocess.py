@@ -22,16 +22,15 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
+from seganypet.grid import Grid
 from seganypet.preprocess import PatchGrid
 from seganypet.volume import Volume
 
 __all__ = [
-    "GridBox",
     "LogitTile",
     "keep_components_with_seeds",
     "merge_logits",
     "paste_mask",
-    "volume_box",
 ]
 
 
@@ -41,39 +40,6 @@ class LogitTile:
 
     grid: PatchGrid
     logits: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class GridBox:
-    """A box of voxels of some grid: index -> RAS ``affine`` of voxel (0,0,0) of the box, ``shape``."""
-
-    affine: np.ndarray
-    shape: tuple[int, int, int]
-
-
-def volume_box(volume: Volume, lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> GridBox:
-    """The sub-box ``[lo, hi)`` of a volume's grid (the whole grid by default)."""
-    lo = np.zeros(3, int) if lo is None else np.asarray(lo, int)
-    hi = np.asarray(volume.shape) if hi is None else np.asarray(hi, int)
-    affine = volume.affine.copy()
-    affine[:3, 3] = volume.index_to_world(lo)
-    return GridBox(affine, tuple(int(v) for v in hi - lo))  # type: ignore[arg-type]
-
-
-def _cube_bbox_in_volume(grid: PatchGrid, lo_idx: np.ndarray, hi_idx: np.ndarray,
-                         volume: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel box ``[lo, hi)`` of ``volume`` covering grid voxels ``lo_idx..hi_idx`` (edges incl.)."""
-    a, b = lo_idx - 0.5, hi_idx + 0.5
-    corners = np.array([[x, y, z] for x in (a[0], b[0]) for y in (a[1], b[1]) for z in (a[2], b[2])])
-    idx = volume.world_to_index(grid.index_to_world(corners))
-    lo = np.clip(np.floor(idx.min(0)).astype(int), 0, volume.shape)
-    hi = np.clip(np.ceil(idx.max(0)).astype(int) + 1, 0, volume.shape)
-    return lo, hi
-
-
-def tile_bbox_in_volume(tile: LogitTile, volume: Volume) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel box ``[lo, hi)`` of ``volume`` covering the tile's cube, clipped to the volume."""
-    return _cube_bbox_in_volume(tile.grid, np.zeros(3), np.full(3, tile.grid.size - 1.0), volume)
 
 
 def positive_bbox_in_volume(tile: LogitTile, volume: Volume, threshold: float = 0.0
@@ -88,7 +54,7 @@ def positive_bbox_in_volume(tile: LogitTile, volume: Volume, threshold: float = 
         return None
     lo_idx = np.maximum(cells.min(0) - 1, 0).astype(float)
     hi_idx = np.minimum(cells.max(0) + 1, tile.grid.size - 1).astype(float)
-    return _cube_bbox_in_volume(tile.grid, lo_idx, hi_idx, volume)
+    return tile.grid.box_covering(volume.grid, lo_idx, hi_idx)
 
 
 @lru_cache(maxsize=8)
@@ -140,7 +106,7 @@ def _linear_weights(coords: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarr
     return matrix, inside
 
 
-def _sample_separable(tile: LogitTile, box: GridBox, perm: np.ndarray, box_to_tile: np.ndarray
+def _sample_separable(tile: LogitTile, box: Grid, perm: np.ndarray, box_to_tile: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trilinear logits, weights and inside mask at the box voxels, as three 1D passes.
 
@@ -167,11 +133,11 @@ def _sample_separable(tile: LogitTile, box: GridBox, perm: np.ndarray, box_to_ti
     return values.transpose(order), weights.transpose(order), inside.transpose(order)
 
 
-def _sample_generic(tile: LogitTile, box: GridBox) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_generic(tile: LogitTile, box: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trilinear logits and weights at the box voxels inside the tile, for any affine."""
-    coords = _tile_coords(tile, box)
+    coords = box.centres_in(tile.grid)
     size = tile.grid.size
-    inside = np.all((coords >= -0.5) & (coords <= size - 0.5), axis=0)
+    inside = tile.grid.contains_index(np.moveaxis(coords, 0, -1))
     values = np.zeros(box.shape, np.float32)
     weights = np.zeros(box.shape, np.float32)
     if inside.any():
@@ -183,20 +149,7 @@ def _sample_generic(tile: LogitTile, box: GridBox) -> tuple[np.ndarray, np.ndarr
     return values, weights, inside
 
 
-def _tile_coords(tile: LogitTile, box: GridBox) -> np.ndarray:
-    """Fractional tile indices of every box voxel centre, ``(3, *box.shape)``."""
-    box_to_tile = np.linalg.inv(tile.grid.affine) @ box.affine
-    lin, off = box_to_tile[:3, :3], box_to_tile[:3, 3]
-    axes = [np.arange(n, dtype=np.float64) for n in box.shape]
-    return (
-        lin[:, 0, None, None, None] * axes[0][None, :, None, None]
-        + lin[:, 1, None, None, None] * axes[1][None, None, :, None]
-        + lin[:, 2, None, None, None] * axes[2][None, None, None, :]
-        + off[:, None, None, None]
-    )
-
-
-def merge_logits(tiles: list[LogitTile], box: GridBox, fill: float = -20.0) -> np.ndarray:
+def merge_logits(tiles: list[LogitTile], box: Grid, fill: float = -20.0) -> np.ndarray:
     """Weighted-mean logits of all tiles at the box's voxel centres, ``box.shape`` float32.
 
     A voxel covered by no tile gets ``fill`` (a confident "background").
@@ -206,7 +159,7 @@ def merge_logits(tiles: list[LogitTile], box: GridBox, fill: float = -20.0) -> n
     total = np.zeros(box.shape, np.float32)
     weight = np.zeros(box.shape, np.float32)
     for tile in tiles:
-        box_to_tile = np.linalg.inv(tile.grid.affine) @ box.affine
+        box_to_tile = box.index_map(tile.grid)
         perm = _axis_permutation(box_to_tile)
         if perm is None:
             values, w, inside = _sample_generic(tile, box)
@@ -253,5 +206,5 @@ def paste_mask(tiles: list[LogitTile], volume: Volume, threshold: float = 0.0
     hi = np.max([b[1] for b in boxes], axis=0)
     if np.any(hi <= lo):
         return np.zeros((0, 0, 0), np.uint8), lo, lo
-    logits = merge_logits(tiles, volume_box(volume, lo, hi))
+    logits = merge_logits(tiles, volume.grid.sub_box(lo, hi))
     return (logits > threshold).astype(np.uint8), lo, hi

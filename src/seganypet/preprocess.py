@@ -14,12 +14,11 @@ interpolation, works for oblique affines, and keeps memory bounded by the patch 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import ndimage
 
 from seganypet.errors import InputError
+from seganypet.grid import Grid
 from seganypet.volume import Volume
 
 __all__ = [
@@ -33,39 +32,25 @@ __all__ = [
 INTENSITY_METHODS = ("zscore_nonzero", "log1p_suv")
 
 
-@dataclass(frozen=True, eq=False)
-class PatchGrid:
-    """A cubic, world-axis-aligned grid: ``size`` voxels per edge, ``affine`` index -> RAS mm."""
+class PatchGrid(Grid):
+    """A cubic, world-axis-aligned :class:`~seganypet.grid.Grid`: ``size`` voxels per edge.
 
-    affine: np.ndarray
-    size: int
+    Args:
+        affine: ``(4, 4)`` patch index -> RAS mm.
+        size: voxels per edge (the shape is ``(size, size, size)``).
+    """
+
+    def __init__(self, affine: np.ndarray, size: int) -> None:
+        super().__init__(affine, (int(size),) * 3)
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.size, self.size, self.size)
-
-    @property
-    def spacing(self) -> float:
-        return float(np.linalg.norm(self.affine[:3, 0]))
+    def size(self) -> int:
+        return self.shape[0]
 
     @property
     def center_world(self) -> np.ndarray:
         """RAS mm of the geometric centre of the cube."""
-        return self.index_to_world(np.full(3, (self.size - 1) / 2.0))
-
-    def index_to_world(self, index: np.ndarray) -> np.ndarray:
-        """Patch index ``(..., 3)`` -> RAS mm ``(..., 3)``."""
-        return np.asarray(index, np.float64) @ self.affine[:3, :3].T + self.affine[:3, 3]
-
-    def world_to_index(self, world_mm: np.ndarray) -> np.ndarray:
-        """RAS mm ``(..., 3)`` -> fractional patch index ``(..., 3)``."""
-        inv = np.linalg.inv(self.affine[:3, :3])
-        return (np.asarray(world_mm, np.float64) - self.affine[:3, 3]) @ inv.T
-
-    def contains_world(self, world_mm: np.ndarray) -> np.ndarray:
-        """Whether RAS points ``(..., 3)`` fall inside the cube (voxel edges included)."""
-        idx = self.world_to_index(world_mm)
-        return np.all((idx >= -0.5) & (idx <= self.size - 0.5), axis=-1)
+        return self.world_of(np.full(3, (self.size - 1) / 2.0))
 
     def coarsened(self, size: int) -> PatchGrid:
         """The grid with ``size`` voxels per edge covering the same cube (e.g. the low-res logits).
@@ -81,7 +66,7 @@ class PatchGrid:
     def shifted(self, steps: np.ndarray | tuple[int, int, int]) -> PatchGrid:
         """The same cube moved by ``steps`` voxels along its own axes."""
         affine = self.affine.copy()
-        affine[:3, 3] = self.index_to_world(np.asarray(steps, np.float64))
+        affine[:3, 3] = self.world_of(np.asarray(steps, np.float64))
         return PatchGrid(affine, self.size)
 
 
@@ -98,25 +83,10 @@ def patch_grid_around(volume: Volume, index: np.ndarray | tuple[float, float, fl
         volume: the scan the click was made on.
         index: the click, voxel ``(i, j, k)`` of ``volume.array`` (may be fractional).
     """
-    centre = volume.index_to_world(np.asarray(index, np.float64))
+    centre = volume.grid.world_of(index)
     affine = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
     affine[:3, 3] = centre - spacing_mm * (size - 1) / 2.0
     return PatchGrid(affine, size)
-
-
-def grid_points_in_volume(grid: PatchGrid, volume: Volume) -> np.ndarray:
-    """Fractional ``volume`` indices of every grid voxel centre, ``(3, S, S, S)``."""
-    axis = np.arange(grid.size, dtype=np.float64)
-    # index -> world -> volume index is one affine: compose once, then apply per axis.
-    patch_to_volume = np.linalg.inv(volume.affine) @ grid.affine
-    lin, off = patch_to_volume[:3, :3], patch_to_volume[:3, 3]
-    coords = (
-        lin[:, 0, None, None, None] * axis[None, :, None, None]
-        + lin[:, 1, None, None, None] * axis[None, None, :, None]
-        + lin[:, 2, None, None, None] * axis[None, None, None, :]
-        + off[:, None, None, None]
-    )
-    return coords
 
 
 def sample_volume(volume: Volume, grid: PatchGrid, *, nearest: bool = False) -> np.ndarray:
@@ -125,7 +95,7 @@ def sample_volume(volume: Volume, grid: PatchGrid, *, nearest: bool = False) -> 
     Trilinear for images (``nearest=False``), nearest-neighbour for label maps. Outside the
     scan the value is 0, as upstream's zero padding.
     """
-    coords = grid_points_in_volume(grid, volume)
+    coords = grid.centres_in(volume.grid)
     source = volume.array
     if not nearest and source.dtype != np.float32:
         source = source.astype(np.float32)

@@ -19,27 +19,19 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
+from seganypet.click import Click
 from seganypet.errors import InputError
 
-__all__ = ["MAX_CLICKS", "ObjectPrompts", "PromptClick", "check_click_count", "parse_triplet",
+__all__ = ["MAX_CLICKS", "ObjectPrompts", "check_click_count", "parse_triplet",
            "read_prompt_file"]
-
-
-@dataclass(frozen=True)
-class PromptClick:
-    """One click: three coordinates (voxel indices or RAS mm) and its sign."""
-
-    coords: tuple[float, float, float]
-    positive: bool = True
 
 
 @dataclass
 class ObjectPrompts:
-    """The clicks of one object, in the order they are applied."""
+    """The clicks of one object, in the order they are applied (voxel-index or world clicks)."""
 
     name: str
-    clicks: list[PromptClick] = field(default_factory=list)
-    world: bool = False
+    clicks: list[Click] = field(default_factory=list)
 
 
 def parse_triplet(text: str) -> tuple[float, float, float]:
@@ -94,12 +86,12 @@ def _autopet(data: dict[str, Any]) -> list[ObjectPrompts]:
     _check_keys(data, _AUTOPET_KEYS, "the autoPET prompt file")
     tumour = _triplets(data.get("tumor", []), "'tumor'")
     background = _triplets(data.get("background", []), "'background'")
-    clicks: list[PromptClick] = []
+    clicks: list[Click] = []
     for pos, neg in zip_longest(tumour, background):
         if pos is not None:
-            clicks.append(PromptClick(pos, True))
+            clicks.append(Click(pos, True))
         if neg is not None:
-            clicks.append(PromptClick(neg, False))
+            clicks.append(Click(neg, False))
     return [ObjectPrompts("tumor", clicks)]
 
 
@@ -117,9 +109,10 @@ def _objects(data: dict[str, Any]) -> list[ObjectPrompts]:
         space = entry.get("space", "voxel")
         if space not in ("voxel", "world"):
             raise InputError(f"objects[{n - 1}].space must be 'voxel' or 'world', got {space!r}")
-        clicks = [PromptClick(p, True) for p in _triplets(entry.get("points", []), "points")]
-        clicks += [PromptClick(p, False) for p in _triplets(entry.get("negative", []), "negative")]
-        objects.append(ObjectPrompts(str(entry.get("name", f"object_{n}")), clicks, space == "world"))
+        make = Click.at_world if space == "world" else Click
+        clicks = [make(p, True) for p in _triplets(entry.get("points", []), "points")]
+        clicks += [make(p, False) for p in _triplets(entry.get("negative", []), "negative")]
+        objects.append(ObjectPrompts(str(entry.get("name", f"object_{n}")), clicks))
     return objects
 
 

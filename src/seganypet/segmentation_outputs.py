@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from seganypet.click import Click
 from seganypet.io.atomic import atomic_path
 from seganypet.volume import Volume
 
@@ -57,7 +59,7 @@ def _stats_rows(image: Volume, labels: Volume, names: dict[int, str]) -> list[di
 
 def write_segmentation_outputs(image: Volume, labels: Volume, names: dict[int, str],
                                paths: SegmentationOutputs,
-                               clicks: list[tuple[tuple[float, float, float], bool]]) -> dict:
+                               clicks: Sequence[Click]) -> dict:
     """Write mask (+ names sidecar), optional DICOM-SEG and preview, and the stats JSON.
 
     Returns the stats document (also written to ``paths.stats``).

@@ -9,11 +9,13 @@ the image, head at the top), with pixel aspect taken from the voxel spacing.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import nibabel.orientations as nio
 import numpy as np
 
+from seganypet.click import Click
 from seganypet.io.atomic import atomic_path
 from seganypet.volume import Volume
 
@@ -71,14 +73,14 @@ def _overlay(ax, image: np.ndarray, mask: np.ndarray | None, aspect: float, titl
 
 
 def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLike[str], *,
-                 clicks: list[tuple[tuple[float, float, float], bool]] | None = None,
+                 clicks: Sequence[Click] | None = None,
                  title: str = "") -> Path:
     """Coronal MIP and the coronal slice through the first click, mask outlined in red.
 
     Args:
         volume: the scan (SUV).
         mask: ``(I, J, K)`` mask on the scan grid, or None.
-        clicks: ``[(index (i, j, k), positive), ...]`` drawn as + (positive) / x (negative).
+        clicks: voxel-index clicks, drawn as + (positive) / x (negative).
     """
     import matplotlib
 
@@ -92,15 +94,15 @@ def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLik
     # Clinical PET display: inverted grey, SUV 0-6 (organs readable, lesions saturate).
     vmax = 6.0 if volume.unit.upper().startswith("SU") else (float(np.percentile(ras, 99.5)) or 1.0)
     clicks = clicks or []
-    j = round(float(canonical_index(volume, clicks[0][0])[1])) if clicks else ras.shape[1] // 2
+    j = round(float(canonical_index(volume, clicks[0].index)[1])) if clicks else ras.shape[1] // 2
     fig, axes = plt.subplots(1, 2, figsize=(8, 6), dpi=100)
     _overlay(axes[0], coronal_mip(ras), None if ras_mask is None else coronal_mip(ras_mask),
              aspect, "coronal MIP", vmax)
     _overlay(axes[1], _coronal_slice(ras, j),
              None if ras_mask is None else _coronal_slice(ras_mask, j), aspect,
              f"coronal slice (RAS j={j})", vmax)
-    for index, positive in clicks:
-        c = canonical_index(volume, index)
+    for click in clicks:
+        c, positive = canonical_index(volume, click.index), click.positive
         col, row = ras.shape[0] - 1 - c[0], ras.shape[2] - 1 - c[2]
         for ax in axes:
             ax.plot(col, row, marker="+" if positive else "x", color="lime" if positive else "cyan",

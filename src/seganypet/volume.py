@@ -8,7 +8,8 @@ Coordinate contract (used everywhere in the package):
   millimetres. It is never dropped: every derived volume (mask, crop, resample) carries
   the affine of its own grid.
 * Public prompts are either voxel indices on ``array`` or world millimetres (RAS, or LPS
-  through the explicit ``*_lps`` helpers). Conversions happen only through this class.
+  through the explicit ``*_lps`` helpers). Conversions happen only through this class, which
+  delegates them to its :class:`~seganypet.grid.Grid` (``Volume.grid``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from seganypet.errors import InputError
+from seganypet.grid import Grid
 
 __all__ = ["RAS_TO_LPS", "InvalidVolumeError", "Volume"]
 
@@ -65,18 +67,23 @@ class Volume:
 
     # ------------------------------------------------------------------ geometry
     @property
+    def grid(self) -> Grid:
+        """The voxel grid of the array: its shape and affine."""
+        return Grid(self.affine, self.shape)
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(int(s) for s in self.array.shape)  # type: ignore[return-value]
 
     @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size in mm along i, j, k (column norms of the affine)."""
-        return tuple(float(v) for v in np.linalg.norm(self.affine[:3, :3], axis=0))  # type: ignore[return-value]
+        return self.grid.spacing
 
     @property
     def origin(self) -> tuple[float, float, float]:
         """RAS mm of the centre of voxel (0, 0, 0)."""
-        return tuple(float(v) for v in self.affine[:3, 3])  # type: ignore[return-value]
+        return self.grid.origin
 
     @property
     def direction(self) -> np.ndarray:
@@ -85,17 +92,15 @@ class Volume:
 
     @property
     def voxel_volume_ml(self) -> float:
-        return float(abs(np.linalg.det(self.affine[:3, :3]))) / 1000.0
+        return self.grid.voxel_volume_ml
 
     def index_to_world(self, index: np.ndarray | tuple[float, ...]) -> np.ndarray:
         """Voxel index ``(..., 3)`` (i, j, k; may be fractional) -> RAS mm ``(..., 3)``."""
-        idx = np.asarray(index, dtype=np.float64)
-        return idx @ self.affine[:3, :3].T + self.affine[:3, 3]
+        return self.grid.world_of(index)
 
     def world_to_index(self, world_mm: np.ndarray | tuple[float, ...]) -> np.ndarray:
         """RAS mm ``(..., 3)`` -> fractional voxel index ``(..., 3)``."""
-        xyz = np.asarray(world_mm, dtype=np.float64)
-        return (xyz - self.affine[:3, 3]) @ np.linalg.inv(self.affine[:3, :3]).T
+        return self.grid.index_of(world_mm)
 
     def index_to_lps(self, index: np.ndarray | tuple[float, ...]) -> np.ndarray:
         """Voxel index -> LPS mm (DICOM patient coordinates)."""

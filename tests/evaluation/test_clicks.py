@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from scipy import ndimage
 
+from seganypet.click import Click
 from seganypet.clicks import (
-    Click,
-    distance_center,
     error_regions,
     first_click,
     largest_component,
     next_click,
-    sample_error_clicks,
 )
 from seganypet.errors import InputError
+from seganypet.mask_centre import distance_center
 
 
 def _random_blobs(rng: np.random.Generator, shape=(12, 11, 10)) -> np.ndarray:
@@ -138,42 +136,3 @@ def test_bad_inputs_raise_input_error():
         next_click(empty, empty, np.random.default_rng(0))
     with pytest.raises(InputError, match="strategy"):
         first_click(~empty, np.random.default_rng(0), "middle")  # type: ignore[arg-type]
-
-
-def test_batched_torch_clicks_sample_fn_or_fp_with_labels():
-    generator = torch.Generator().manual_seed(0)
-    rng = np.random.default_rng(5)
-    target = torch.from_numpy(np.stack([_random_blobs(rng, (8, 9, 10)) for _ in range(6)]))[:, None]
-    logits = torch.randn(target.shape, generator=generator)
-    logits[1] = torch.where(target[1], 5.0, -5.0)  # perfect prediction -> positive fallback
-    target[2] = False
-    logits[2] = -1.0  # empty target and prediction -> negative anywhere
-    for _ in range(30):
-        coords, labels = sample_error_clicks(logits, target, generator)
-        assert coords.shape == (6, 1, 3) and labels.shape == (6, 1)
-        for b in range(6):
-            i, j, k = coords[b, 0].tolist()
-            truth, pred = bool(target[b, 0, i, j, k]), bool(logits[b, 0, i, j, k] > 0)
-            if b == 1:
-                assert truth and labels[b, 0] == 1
-            elif b == 2:
-                assert labels[b, 0] == 0
-            else:
-                assert truth != pred, "click outside FN ∪ FP"
-                assert labels[b, 0] == int(truth)
-
-
-def test_batched_torch_clicks_accept_channelless_batches_and_are_seeded():
-    target = torch.zeros((2, 5, 6, 7), dtype=torch.bool)
-    target[:, 1:3, 2:4, 3:6] = True
-    logits = torch.full(target.shape, -3.0)
-    logits[1, 4, 5, 6] = 3.0  # one FP voxel besides the fully missed target
-    draws = [sample_error_clicks(logits, target, torch.Generator().manual_seed(9))
-             for _ in range(2)]
-    assert torch.equal(draws[0][0], draws[1][0]) and torch.equal(draws[0][1], draws[1][1])
-    coords, labels = draws[0]
-    assert coords.shape == (2, 1, 3)
-    for b in range(2):
-        i, j, k = coords[b, 0].tolist()
-        truth = bool(target[b, i, j, k])
-        assert truth == bool(labels[b, 0]) and bool(logits[b, i, j, k] > 0) != truth

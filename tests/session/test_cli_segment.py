@@ -67,7 +67,7 @@ def test_autopet_prompt_file_is_interleaved(tmp_path) -> None:
     path = tmp_path / "clicks.json"
     path.write_text(json.dumps({"tumor": [[1, 2, 3], [4, 5, 6]], "background": [[7, 8, 9]]}))
     (obj,) = read_prompt_file(path)
-    assert [(c.coords, c.positive) for c in obj.clicks] == [
+    assert [(c.index, c.positive) for c in obj.clicks] == [
         ((1, 2, 3), True), ((7, 8, 9), False), ((4, 5, 6), True)]
 
 

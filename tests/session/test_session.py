@@ -43,7 +43,7 @@ def test_first_patch_is_centred_on_click_and_mask_on_image_grid(tiny_model) -> N
     mask = session.add_point(click)
     grid = session.current.tiles[(0, 0, 0)].grid
     assert np.allclose(grid.center_world, vol.index_to_world(click))
-    assert grid.spacing == pytest.approx(tiny_model.config.spacing_mm[0])
+    assert grid.spacing == pytest.approx((tiny_model.config.spacing_mm[0],) * 3)
     assert mask.shape == vol.shape and np.array_equal(mask.affine, vol.affine)
     assert mask.array.dtype == np.uint8 and set(np.unique(mask.array)) <= {0, 1}
 
@@ -111,7 +111,7 @@ def test_candidates_and_selection(tiny_model) -> None:
     # The best predicted IoU among candidates whose mask contains the click (all if none does).
     tile = session.current.tiles[(0, 0, 0)]
     low = tile.grid.coarsened(tile.candidates.shape[-1])
-    point = np.rint(low.world_to_index(session._require_image().index_to_world((24, 22, 20)))).astype(int)
+    point = np.rint(session._require_image().grid.index_in(low, (24, 22, 20))).astype(int)
     near = [c[tuple(np.clip(point, 0, c.shape[0] - 1))] for c in tile.candidates]
     if all(v > 0.5 for v in near) or all(v < -0.5 for v in near):
         assert session.current.chosen_candidate == int(np.argmax(ious))

@@ -31,7 +31,7 @@ def test_sam_med3d_golden_weights_segment_sts001(golden_weights, sts001_dir, tmp
     assert not session.multimask  # upstream's candidate tokens were never trained
     mask = session.add_point(click)
     tile = session.current.tiles[(0, 0, 0)]
-    assert tile.grid.size == 128 and tile.grid.spacing == pytest.approx(1.5)
+    assert tile.grid.size == 128 and tile.grid.spacing == pytest.approx((1.5,) * 3)
     assert tile.logits.shape == (32, 32, 32) and np.isfinite(tile.logits).all()
     assert mask.shape == image.shape and np.array_equal(mask.affine, image.affine)
 

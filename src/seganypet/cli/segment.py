@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 from seganypet.cli._scan_input import add_scan_arguments, read_scan
+from seganypet.click import Click
 from seganypet.errors import InputError
-from seganypet.prompts import ObjectPrompts, PromptClick, parse_triplet, read_prompt_file
+from seganypet.prompts import ObjectPrompts, parse_triplet, read_prompt_file
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,11 @@ def collect_prompts(args: argparse.Namespace) -> list[ObjectPrompts]:
     if args.prompts is not None:
         objects.extend(read_prompt_file(args.prompts))
     if args.clicks:
-        clicks = [PromptClick(parse_triplet(text), positive) for text, positive in args.clicks]
+        make = Click.at_world if args.world else Click
+        clicks = [make(parse_triplet(text), positive) for text, positive in args.clicks]
         if not any(c.positive for c in clicks):
             raise InputError("give at least one positive --point (negative clicks only refine)")
-        objects.insert(0, ObjectPrompts(args.name, clicks, world=args.world))
+        objects.insert(0, ObjectPrompts(args.name, clicks))
     if not objects:
         raise InputError("no clicks: give --point I,J,K (voxel index) or --prompts clicks.json")
     return objects
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from seganypet.model import load_model
     from seganypet.segmentation_outputs import output_paths, write_segmentation_outputs
     from seganypet.session import Session
+    from seganypet.session.prompting import apply_prompts
 
     if args.output.exists() and args.output.is_dir():
         raise InputError(f"-o {args.output} is a folder; give a file name like mask.nii.gz")
@@ -83,30 +86,12 @@ def run(args: argparse.Namespace) -> int:
     session = Session(model, device=args.device, max_tiles=args.max_tiles)
     session.set_image(image)
     start = time.perf_counter()
-    drawn = apply_prompts(session, image, objects, args.candidate)
+    drawn = apply_prompts(session, objects, args.candidate)
     elapsed = time.perf_counter() - start
     paths = output_paths(args.output, preview=not args.no_preview, dicom_seg=args.image.is_dir())
     stats = write_segmentation_outputs(image, session.label_map, session.label_names, paths, drawn)
     _print_summary(stats, paths, elapsed)
     return 0
-
-
-def apply_prompts(session, image, objects: list[ObjectPrompts], candidate: int | None
-                  ) -> list[tuple[tuple[float, float, float], bool]]:
-    """Run every object's clicks through the session; returns the clicks as voxel indices."""
-    drawn = []
-    for n, obj in enumerate(objects):
-        if n == 0:
-            session.current.name = obj.name
-        else:
-            session.new_object(obj.name)
-        for click in obj.clicks:
-            index = image.world_to_index(click.coords) if obj.world else click.coords
-            session.add_point(index, positive=click.positive)
-            drawn.append((tuple(float(v) for v in index), click.positive))
-        if candidate is not None:
-            session.select_candidate(candidate)
-    return drawn
 
 
 def _print_summary(stats: dict, paths, elapsed: float) -> None:

@@ -21,7 +21,7 @@ from seganypet.data.organs import ORGAN_IDS
 from seganypet.data.shapes import (
     Capsule,
     Ellipsoid,
-    Grid,
+    RasGrid,
     capsule_mask,
     ellipsoid_mask,
     rotation_matrix,
@@ -244,11 +244,11 @@ def _body_outline(subject: _Subject, arms_up: bool, fat_mm: float) -> BodyOutlin
                        bones=humeri, fat_mm=float(fat_mm))
 
 
-def _solid_mask(grid: Grid, solid: Solid):
+def _solid_mask(grid: RasGrid, solid: Solid):
     return ellipsoid_mask(grid, solid) if isinstance(solid, Ellipsoid) else capsule_mask(grid, solid)
 
 
-def render_anatomy(grid: Grid, anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
+def render_anatomy(grid: RasGrid, anatomy: Anatomy) -> tuple[np.ndarray, np.ndarray]:
     """Rasterise a subject on ``grid``.
 
     Returns:

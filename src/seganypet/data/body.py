@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seganypet.data.shapes import Capsule, Ellipsoid, Grid, capsule_mask, ellipsoid_mask
+from seganypet.data.shapes import Capsule, Ellipsoid, RasGrid, capsule_mask, ellipsoid_mask
 
 __all__ = ["BodyOutline", "render_body"]
 
@@ -53,7 +53,7 @@ def _profile(points: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1).astype(np.float32)
 
 
-def _section_mask(grid: Grid, ks: slice, half_w: np.ndarray, half_d: np.ndarray,
+def _section_mask(grid: RasGrid, ks: slice, half_w: np.ndarray, half_d: np.ndarray,
                   xc: np.ndarray, yc: np.ndarray) -> np.ndarray:
     """Super-ellipse cross-sections for slices ``ks``; ``(I, J, len(ks))`` bool."""
     x = grid.axis(0)[:, None, None]
@@ -66,7 +66,7 @@ def _section_mask(grid: Grid, ks: slice, half_w: np.ndarray, half_d: np.ndarray,
     return inside & ((half_w > 0) & (half_d > 0))[None, None, :]
 
 
-def _slab(grid: Grid, points: np.ndarray) -> tuple[slice, np.ndarray] | None:
+def _slab(grid: RasGrid, points: np.ndarray) -> tuple[slice, np.ndarray] | None:
     """Slices of the grid spanned by the control points and the profile at those slices."""
     z = grid.axis(2)
     keep = np.flatnonzero((z >= points[:, 0].min()) & (z <= points[:, 0].max()))
@@ -76,7 +76,7 @@ def _slab(grid: Grid, points: np.ndarray) -> tuple[slice, np.ndarray] | None:
     return ks, _profile(points, z[ks])
 
 
-def _paint_trunk(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int, inset: float) -> None:
+def _paint_trunk(labels: np.ndarray, grid: RasGrid, body: BodyOutline, value: int, inset: float) -> None:
     found = _slab(grid, body.torso)
     if found is None:
         return
@@ -85,7 +85,7 @@ def _paint_trunk(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int, 
     labels[:, :, ks][mask] = value
 
 
-def _paint_legs(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int, inset: float) -> None:
+def _paint_legs(labels: np.ndarray, grid: RasGrid, body: BodyOutline, value: int, inset: float) -> None:
     found = _slab(grid, body.legs)
     if found is None:
         return
@@ -96,7 +96,7 @@ def _paint_legs(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int, i
         labels[:, :, ks][mask] = value
 
 
-def _paint_solids(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int, inset: float) -> None:
+def _paint_solids(labels: np.ndarray, grid: RasGrid, body: BodyOutline, value: int, inset: float) -> None:
     head_scale = max(1.0 - inset / float(np.min(body.head.radii)), 0.1)
     found = [ellipsoid_mask(grid, body.head, scale=head_scale)]
     found += [capsule_mask(grid, c, radius_offset=-inset) for c in (body.neck, *body.arms)]
@@ -106,7 +106,7 @@ def _paint_solids(labels: np.ndarray, grid: Grid, body: BodyOutline, value: int,
             labels[box][mask] = value
 
 
-def render_body(grid: Grid, body: BodyOutline, *, muscle: int, fat: int, bone: int) -> np.ndarray:
+def render_body(grid: RasGrid, body: BodyOutline, *, muscle: int, fat: int, bone: int) -> np.ndarray:
     """``(I, J, K)`` uint8: ``fat`` in the outer shell, ``muscle`` inside, humeri as ``bone``."""
     labels = np.zeros(grid.shape, dtype=np.uint8)
     # Fat everywhere first, then muscle inset by the fat thickness (head skin: a thin 4 mm layer).

@@ -19,7 +19,7 @@ from scipy import ndimage
 from seganypet.data.fields import smooth_field
 from seganypet.data.organs import ORGAN_IDS, ORGAN_NAMES
 from seganypet.data.scanner import ScannerParams, apply_scanner
-from seganypet.data.shapes import Grid
+from seganypet.data.shapes import RasGrid
 from seganypet.data.uptake import activity_from_labels, sample_uptake
 from seganypet.errors import InputError
 from seganypet.volume import Volume
@@ -137,7 +137,7 @@ def label_to_pet(label: Volume, rng: np.random.Generator, tracer: str = "fdg",
         raise InputError("label map has negative values; expected non-negative integer ids")
     source_names = dict(TOTALSEGMENTATOR_V2 if names is None else names)
     organs = _body_tissue(map_to_organs(labels, source_names), ct)
-    grid = Grid(organs.shape, label.spacing, (0.0, 0.0, 0.0))
+    grid = RasGrid(organs.shape, label.spacing, (0.0, 0.0, 0.0))
     scanner = dataclasses.replace(scanner or ScannerParams(), voxel_mm=label.spacing)
     uptake = sample_uptake(tracer, rng, randomized)
     texture = smooth_field(grid.shape, grid.spacing, float(rng.uniform(10.0, 25.0)), rng)

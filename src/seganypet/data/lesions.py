@@ -14,7 +14,7 @@ import numpy as np
 
 from seganypet.data.anatomy import Anatomy
 from seganypet.data.organs import LESION_ID_START, MAX_LESIONS, ORGAN_IDS, lesion_id
-from seganypet.data.shapes import Ellipsoid, Grid, ellipsoid_mask, rotation_matrix
+from seganypet.data.shapes import Ellipsoid, RasGrid, ellipsoid_mask, rotation_matrix
 from seganypet.data.uptake import OrganUptake
 
 __all__ = [
@@ -133,13 +133,13 @@ def sample_lesion_specs(rng: np.random.Generator, anatomy: Anatomy, uptake: Orga
     return specs[:MAX_LESIONS]
 
 
-def _random_host_voxel(rng: np.random.Generator, grid: Grid, labels: np.ndarray,
+def _random_host_voxel(rng: np.random.Generator, grid: RasGrid, labels: np.ndarray,
                        host: str) -> np.ndarray | None:
     candidates = np.flatnonzero(labels == ORGAN_IDS[host])
     if candidates.size == 0:
         return None
     ijk = np.unravel_index(int(candidates[rng.integers(candidates.size)]), labels.shape)
-    return np.asarray(grid.origin) + np.asarray(ijk) * np.asarray(grid.spacing)
+    return grid.world_of(ijk)
 
 
 def _lesion_solid(rng: np.random.Generator, spec: LesionSpec, centre: np.ndarray,
@@ -150,7 +150,7 @@ def _lesion_solid(rng: np.random.Generator, spec: LesionSpec, centre: np.ndarray
                      np.clip(deform_sd * rng.standard_normal(9), -0.2, 0.2))
 
 
-def paint_lesions(rng: np.random.Generator, grid: Grid, labels: np.ndarray, activity: np.ndarray,
+def paint_lesions(rng: np.random.Generator, grid: RasGrid, labels: np.ndarray, activity: np.ndarray,
                   specs: list[LesionSpec], uptake: OrganUptake, texture: np.ndarray,
                   deform_sd: float = 0.04) -> list[dict]:
     """Insert lesions into ``labels`` and ``activity`` in place; returns one info dict each.
@@ -183,7 +183,7 @@ def paint_lesions(rng: np.random.Generator, grid: Grid, labels: np.ndarray, acti
     return infos
 
 
-def _paint_one(grid: Grid, labels: np.ndarray, activity: np.ndarray, spec: LesionSpec,
+def _paint_one(grid: RasGrid, labels: np.ndarray, activity: np.ndarray, spec: LesionSpec,
                placed: tuple, uptake: OrganUptake, texture: np.ndarray, label_id: int) -> dict:
     solid, box, mask = placed
     host_suv = uptake.suv[spec.host]

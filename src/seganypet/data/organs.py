@@ -30,7 +30,7 @@ id  name                 what it covers
 
 from __future__ import annotations
 
-__all__ = ["LESION_ID_START", "MAX_LESIONS", "ORGAN_IDS", "ORGAN_NAMES", "label_names", "lesion_id"]
+__all__ = ["LESION_ID_START", "MAX_LESIONS", "ORGAN_IDS", "ORGAN_NAMES", "is_lesion_name", "label_names", "lesion_id"]
 
 ORGAN_IDS: dict[str, int] = {
     "brain": 1,
@@ -71,3 +71,14 @@ def label_names(n_lesions: int) -> dict[int, str]:
     names = dict(ORGAN_NAMES)
     names.update({lesion_id(n): f"lesion_{n + 1}" for n in range(n_lesions)})
     return names
+
+
+# Words that make a label name a lesion, whatever the source (phantom ``lesion_3``, autoPET
+# ``lesion``, RTSTRUCT ``GTV_Mass``, ``tumour``, ``node_2``, ``metastasis``).
+_LESION_WORDS = ("lesion", "tumor", "tumour", "gtv", "metast", "node")
+
+
+def is_lesion_name(name: str) -> bool:
+    """Whether a label name denotes a lesion (the one rule of the package)."""
+    lowered = name.lower()
+    return any(word in lowered for word in _LESION_WORDS)

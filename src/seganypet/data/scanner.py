@@ -16,7 +16,7 @@ from scipy import ndimage
 from seganypet.data.anatomy import Anatomy
 from seganypet.data.fields import correlated_noise, smooth_field
 from seganypet.data.organs import ORGAN_IDS
-from seganypet.data.shapes import Grid
+from seganypet.data.shapes import RasGrid
 
 __all__ = [
     "REFERENCE_NOISE_COV",
@@ -116,7 +116,7 @@ def sample_scanner(rng: np.random.Generator, anatomy: Anatomy, randomized: bool 
                          axial_range_mm=_axial_range(rng, anatomy, randomized))
 
 
-def acquisition_grid(anatomy: Anatomy, scanner: ScannerParams) -> Grid:
+def acquisition_grid(anatomy: Anatomy, scanner: ScannerParams) -> RasGrid:
     """The voxel grid of the scan: square transaxial FOV (trimmed to the body's depth to save
     voxels), the axial range, and the voxel size."""
     torso = anatomy.body.torso
@@ -130,7 +130,7 @@ def acquisition_grid(anatomy: Anatomy, scanner: ScannerParams) -> Grid:
     spacing = np.asarray(scanner.voxel_mm, dtype=float)
     shape = np.maximum(np.round(extent / spacing).astype(int), 1)
     origin = lo + (extent - (shape - 1) * spacing) / 2  # centre the grid on the covered box
-    return Grid(tuple(int(s) for s in shape), tuple(float(s) for s in spacing),
+    return RasGrid(tuple(int(s) for s in shape), tuple(float(s) for s in spacing),
                 tuple(float(o) for o in origin))
 
 
@@ -143,7 +143,7 @@ def _attenuation_bias(labels: np.ndarray, scanner: ScannerParams) -> np.ndarray 
     return lut[labels]
 
 
-def apply_scanner(activity: np.ndarray, organ_labels: np.ndarray, grid: Grid,
+def apply_scanner(activity: np.ndarray, organ_labels: np.ndarray, grid: RasGrid,
                   scanner: ScannerParams, rng: np.random.Generator) -> np.ndarray:
     """Turn true activity ``(I, J, K)`` SUV into a reconstructed-looking image ``(I, J, K)``.
 

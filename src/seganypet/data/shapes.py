@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Capsule", "Ellipsoid", "Grid", "capsule_mask", "ellipsoid_mask", "rotation_matrix"]
+from seganypet.grid import Grid
+
+__all__ = ["Capsule", "Ellipsoid", "RasGrid", "capsule_mask", "ellipsoid_mask", "rotation_matrix"]
 
 Box = tuple[slice, slice, slice]
 
 
-@dataclass(frozen=True)
-class Grid:
-    """An axis-aligned voxel grid in RAS mm.
+class RasGrid(Grid):
+    """An axis-aligned :class:`~seganypet.grid.Grid` in RAS mm (index i along +R, j +A, k +S).
 
     Args:
         shape: ``(I, J, K)`` voxels.
@@ -29,16 +30,11 @@ class Grid:
         origin: RAS mm of the centre of voxel ``(0, 0, 0)``.
     """
 
-    shape: tuple[int, int, int]
-    spacing: tuple[float, float, float]
-    origin: tuple[float, float, float]
-
-    @property
-    def affine(self) -> np.ndarray:
-        """``(4, 4)`` voxel index -> RAS mm."""
-        affine = np.diag([*self.spacing, 1.0])
-        affine[:3, 3] = self.origin
-        return affine
+    def __init__(self, shape: tuple[int, int, int], spacing: tuple[float, float, float],
+                 origin: tuple[float, float, float]) -> None:
+        affine = np.diag([*(float(v) for v in spacing), 1.0])
+        affine[:3, 3] = origin
+        super().__init__(affine, shape)
 
     def axis(self, n: int) -> np.ndarray:
         """World coordinates ``(shape[n],)`` of the voxel centres along axis ``n``."""
@@ -62,10 +58,6 @@ class Grid:
         y = self.axis(1)[box[1]][None, :, None]
         z = self.axis(2)[box[2]][None, None, :]
         return x, y, z
-
-    @property
-    def voxel_volume_ml(self) -> float:
-        return float(np.prod(self.spacing)) / 1000.0
 
 
 def rotation_matrix(angles_rad: np.ndarray | tuple[float, float, float]) -> np.ndarray:
@@ -116,7 +108,7 @@ def _inside_deformed(u: list[np.ndarray], q2: np.ndarray, c: np.ndarray) -> np.n
     return q2 * q2 <= q2 * q + linear * q2 + quadratic * q + cubic
 
 
-def ellipsoid_mask(grid: Grid, solid: Ellipsoid, scale: float = 1.0,
+def ellipsoid_mask(grid: RasGrid, solid: Ellipsoid, scale: float = 1.0,
                    box: Box | None = None) -> tuple[Box, np.ndarray] | None:
     """Voxels inside ``solid`` (radii multiplied by ``scale``): ``(box, bool mask of the box)``.
 
@@ -148,7 +140,7 @@ class Capsule:
     radius: float
 
 
-def capsule_mask(grid: Grid, solid: Capsule, radius_offset: float = 0.0) -> tuple[Box, np.ndarray] | None:
+def capsule_mask(grid: RasGrid, solid: Capsule, radius_offset: float = 0.0) -> tuple[Box, np.ndarray] | None:
     """Voxels within ``radius + radius_offset`` of the segment: ``(box, bool mask of the box)``."""
     radius = solid.radius + radius_offset
     if radius <= 0:

@@ -15,12 +15,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from seganypet.clicks import Click, ClickStrategy, first_click, next_click
+from seganypet.click import Click
+from seganypet.clicks import ClickStrategy, first_click, next_click
 from seganypet.errors import InputError
 from seganypet.evaluation.metrics import SegmentationScores, score_masks
 from seganypet.volume import Volume
 
-__all__ = ["ClickStep", "Segmenter", "run_interactive"]
+__all__ = ["ClickStep", "Segmenter", "interact", "run_interactive"]
 
 
 class Segmenter(Protocol):
@@ -70,18 +71,9 @@ def _target_on_grid(image: Volume, target: Volume) -> np.ndarray:
     return mask
 
 
-def run_interactive(
-    segmenter_factory: Callable[[], Segmenter],
-    image: Volume,
-    target: Volume,
-    n_clicks: int,
-    strategy: ClickStrategy,
-    rng: np.random.Generator,
-    *,
-    tolerance_mm: float = 1.0,
-    with_hd95: bool = False,
-    target_name: str | None = None,
-) -> list[ClickStep]:
+def run_interactive(segmenter_factory: Callable[[], Segmenter], image: Volume, target: Volume,
+                    n_clicks: int, strategy: ClickStrategy, rng: np.random.Generator, *,
+                    target_name: str | None = None, **scoring: Any) -> list[ClickStep]:
     """Simulate ``n_clicks`` clicks of a user segmenting ``target`` on ``image``.
 
     Args:
@@ -92,23 +84,42 @@ def run_interactive(
         n_clicks: number of clicks (>= 1); all are accumulated.
         strategy: ``"random"`` or ``"center"`` (see :mod:`seganypet.clicks`).
         rng: the only source of randomness.
-        tolerance_mm: NSD tolerance (the voxel-size-aware NSD is always added).
-        with_hd95: also compute HD95 (slower).
         target_name: the target's label name, told to segmenters that have a
             ``set_target(name)`` method (automatic multi-class baselines: which class is asked).
+        scoring: ``tolerance_mm`` (NSD tolerance; the voxel-size-aware NSD is always added)
+            and ``with_hd95`` (also compute HD95, slower), passed to :func:`interact`.
 
     Returns:
         one :class:`ClickStep` per click, in order.
     """
-    if n_clicks < 1:
-        raise InputError(f"the number of clicks must be at least 1, got {n_clicks}")
-    truth = _target_on_grid(image, target)
-    spacing = image.spacing
     segmenter = segmenter_factory()
     segmenter.set_image(image)
     set_target = getattr(segmenter, "set_target", None)
     if target_name is not None and set_target is not None:
         set_target(target_name)
+    return interact(segmenter, image, target, n_clicks, strategy, rng, **scoring)
+
+
+def interact(
+    segmenter: Segmenter,
+    image: Volume,
+    target: Volume,
+    n_clicks: int,
+    strategy: ClickStrategy,
+    rng: np.random.Generator,
+    *,
+    tolerance_mm: float = 1.0,
+    with_hd95: bool = False,
+) -> list[ClickStep]:
+    """The click loop of :func:`run_interactive` on a segmenter already showing ``image``.
+
+    The clicks go to the segmenter's current object, so a multi-object session (the demo)
+    can run one loop per object; the arguments are those of :func:`run_interactive`.
+    """
+    if n_clicks < 1:
+        raise InputError(f"the number of clicks must be at least 1, got {n_clicks}")
+    truth = _target_on_grid(image, target)
+    spacing = image.spacing
     steps: list[ClickStep] = []
     click = first_click(truth, rng, strategy, spacing)
     for number in range(1, n_clicks + 1):

@@ -7,14 +7,16 @@ batch/channel dimensions are added here and nowhere else in the session.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from typing import Any
 
 import numpy as np
 import torch
 from scipy import ndimage
 
-from seganypet.postprocess import GridBox, LogitTile, merge_logits
+from seganypet.click import Click
+from seganypet.mask_centre import distance_center
+from seganypet.model.candidates import choose_candidate
+from seganypet.postprocess import LogitTile, merge_logits
 from seganypet.preprocess import PatchGrid, normalize_intensity, sample_volume
 from seganypet.session.state import ObjectState, TileState
 from seganypet.volume import Volume
@@ -24,19 +26,6 @@ __all__ = ["PROMPT_MASK_LOGIT", "TileDecoder"]
 # Logit magnitude given to a user-supplied prompt mask (inside +8, outside -8): a confident
 # previous prediction, the kind of mask prompt the decoder sees during click refinement.
 PROMPT_MASK_LOGIT = 8.0
-
-
-def _embedding_to(embedding: Any, dtype: torch.dtype) -> Any:
-    """Cast a tensor, or every tensor field of an embedding dataclass, to ``dtype``."""
-    if isinstance(embedding, torch.Tensor):
-        return embedding.to(dtype)
-    if dataclasses.is_dataclass(embedding):
-        changes = {f.name: _embedding_to(getattr(embedding, f.name), dtype)
-                   for f in dataclasses.fields(embedding)}
-        return dataclasses.replace(embedding, **changes)
-    if isinstance(embedding, (tuple, list)):
-        return type(embedding)(_embedding_to(e, dtype) for e in embedding)
-    return embedding
 
 
 class TileDecoder:
@@ -72,7 +61,7 @@ class TileDecoder:
         image = torch.from_numpy(patch)[None, None].to(self.device)  # (1, 1, S, S, S)
         with self._autocast():
             embedding = self.model.encode(image)
-        return _embedding_to(embedding, torch.float32)
+        return embedding.to(torch.float32)
 
     def as_logit_tile(self, tile: TileState) -> LogitTile:
         return LogitTile(tile.grid.coarsened(tile.logits.shape[0]), tile.logits)  # type: ignore[union-attr]
@@ -88,8 +77,7 @@ class TileDecoder:
             fraction = sample_volume(volume.with_array(obj.prompt_mask.astype(np.float32)), low)
             return (2.0 * fraction - 1.0) * PROMPT_MASK_LOGIT, np.ones(fraction.shape, bool)
         if others:
-            merged = merge_logits([self.as_logit_tile(t) for t in others],
-                                  GridBox(low.affine, (size, size, size)), fill=np.nan)
+            merged = merge_logits([self.as_logit_tile(t) for t in others], low, fill=np.nan)
             covered = np.isfinite(merged)
             return np.where(covered, merged, 0.0).astype(np.float32), covered
         zeros = np.zeros((size, size, size), np.float32)
@@ -101,10 +89,26 @@ class TileDecoder:
         region = (prompt > 0) & informative
         if not region.any():
             return None
-        depth = ndimage.distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1, 1:-1]
-        low_index = np.array(np.unravel_index(int(np.argmax(depth)), region.shape), np.float64)
+        low_index = np.asarray(distance_center(region), np.float64)
         factor = grid.size / prompt.shape[0]
         return (low_index + 0.5) * factor - 0.5
+
+    @staticmethod
+    def _points(volume: Volume, obj: ObjectState, tile: TileState
+                ) -> tuple[list[np.ndarray], list[int]]:
+        """The object's clicks inside the patch, as patch indices, and their labels (1/0)."""
+        coords, labels = [], []
+        for click in obj.clicks:
+            local = volume.grid.index_in(tile.grid, click.point)
+            if tile.grid.contains_index(local):
+                coords.append(local)
+                labels.append(1 if click.positive else 0)
+        if 1 not in labels and obj.prompt_anchor is not None:
+            local = volume.grid.index_in(tile.grid, obj.prompt_anchor)
+            if tile.grid.contains_index(local):
+                coords.append(local)
+                labels.append(1)
+        return coords, labels
 
     @torch.inference_mode()
     def decode_tile(self, volume: Volume, obj: ObjectState, tile: TileState, embedding: Any, *,
@@ -116,18 +120,8 @@ class TileDecoder:
         (tensor-axis order); a patch with no positive click of its own (a sliding-window
         extension, or a mask-only prompt) gets one pseudo-click deep inside its mask prompt.
         """
-        coords, labels = [], []
-        for click in obj.clicks:
-            world = volume.index_to_world(np.asarray(click.index))
-            if tile.grid.contains_world(world):
-                coords.append(tile.grid.world_to_index(world))
-                labels.append(1 if click.positive else 0)
+        coords, labels = self._points(volume, obj, tile)
         prompt, informative = self._mask_prompt(volume, obj, tile, others)
-        if 1 not in labels and obj.prompt_anchor is not None:
-            world = volume.index_to_world(np.asarray(obj.prompt_anchor, np.float64))
-            if tile.grid.contains_world(world):
-                coords.append(tile.grid.world_to_index(world))
-                labels.append(1)
         if 1 not in labels:
             pseudo = self._pseudo_click(prompt, informative, tile.grid)
             if pseudo is None:
@@ -140,3 +134,14 @@ class TileDecoder:
         logits, iou = self.model.decode(embedding, point_coords, point_labels,
                                         mask_logits.to(self.device), multimask=multimask)
         return (logits[0].float().cpu().numpy(), iou[0].float().cpu().numpy())
+
+    def choose_candidate(self, volume: Volume, tile: TileState, logits: np.ndarray,
+                         ious: np.ndarray, click: Click) -> int:
+        """The first-click candidate to show (:func:`seganypet.model.candidates.choose_candidate`),
+        each candidate's logit interpolated at the click. ``logits (M, L, L, L)``, ``ious (M,)``."""
+        low = tile.grid.coarsened(logits.shape[-1])
+        point = volume.grid.index_in(low, click.point)
+        at_click = np.array([ndimage.map_coordinates(c, point[:, None], order=1, mode="nearest")[0]
+                             for c in logits])
+        chosen = choose_candidate(torch.from_numpy(at_click)[None], torch.from_numpy(ious)[None])
+        return int(chosen[0])

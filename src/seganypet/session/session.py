@@ -27,15 +27,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import ndimage
 
-from seganypet.clicks import distance_center
+from seganypet.click import Click
 from seganypet.errors import InputError
+from seganypet.mask_centre import distance_center
 from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
 from seganypet.session.decoding import TileDecoder
-from seganypet.session.state import Click, ObjectState, TileKey, TileState
+from seganypet.session.state import ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
 from seganypet.volume import Volume
 
@@ -104,6 +104,17 @@ class Session:
         self._require_image()
         return self._objects[-1]
 
+    def rename(self, name: str) -> None:
+        """Rename the current object (its label sidecar name); not an undoable interaction."""
+        self.current.name = str(name)
+
+    @property
+    def clicks(self) -> list[Click]:
+        """Every click of every object, in order, as voxel indices tagged with the object name."""
+        self._require_image()
+        return [Click(c.index, c.positive, None, obj.name) for obj in self._objects
+                for c in obj.clicks]
+
     # ------------------------------------------------------------------ prompts
     def add_point(self, index: tuple[float, float, float] | np.ndarray,
                   positive: bool = True) -> Volume:
@@ -119,15 +130,18 @@ class Session:
             )
         self._push_undo()
         obj = self.current
-        obj.clicks.append(Click(tuple(float(v) for v in idx), bool(positive)))  # type: ignore[arg-type]
+        obj.clicks.append(Click(tuple(float(v) for v in idx), bool(positive)))
         self._update(obj, new_click=obj.clicks[-1])
         return self.mask
 
     def add_point_world(self, world_mm: tuple[float, float, float] | np.ndarray,
                         positive: bool = True) -> Volume:
         """Add a click at RAS millimetres (converted once to a voxel index of the image)."""
-        volume = self._require_image()
-        return self.add_point(volume.world_to_index(np.asarray(world_mm, np.float64)), positive)
+        return self.add_click(Click.at_world(world_mm, positive))
+
+    def add_click(self, click: Click) -> Volume:
+        """Add a :class:`~seganypet.click.Click` (voxel index or world mm); returns the mask."""
+        return self.add_point(click.on_grid(self._require_image().grid).point, click.positive)
 
     def add_mask(self, mask: Volume | np.ndarray) -> Volume:
         """Use an initial segmentation (on the image grid) as the prompt of the current object."""
@@ -228,7 +242,7 @@ class Session:
         """Create the object's first patch, centred on its first click or its prompt mask."""
         volume = self._require_image()
         if obj.clicks:
-            centre = np.asarray(obj.clicks[0].index)
+            centre = obj.clicks[0].point
         else:
             centre = np.asarray(obj.prompt_anchor, np.float64)
         cfg = self._decoder.config
@@ -238,8 +252,7 @@ class Session:
     def _tile_key_for(self, obj: ObjectState, click: Click) -> TileKey:
         """The lattice patch whose centre is nearest to a click (added if missing)."""
         anchor = obj.tiles[(0, 0, 0)].grid
-        volume = self._require_image()
-        local = anchor.world_to_index(volume.index_to_world(np.asarray(click.index)))
+        local = self._require_image().grid.index_in(anchor, click.point)
         step = anchor.size // 2
         key = tuple(int(v) for v in np.rint((local - (anchor.size - 1) / 2) / step))
         if key not in obj.tiles:
@@ -253,8 +266,9 @@ class Session:
             queue = sorted(obj.tiles)
         else:
             hit = self._tile_key_for(obj, new_click)
-            inside = [k for k in obj.tiles if obj.tiles[k].grid.contains_world(
-                self._require_image().index_to_world(np.asarray(new_click.index)))]
+            grid = self._require_image().grid
+            inside = [k for k, t in obj.tiles.items()
+                      if t.grid.contains_index(grid.index_in(t.grid, new_click.point))]
             queue = sorted(set(inside) | {hit}, key=lambda k: (k != hit, k))
         decoded: set[TileKey] = set()
         for key in list(queue):
@@ -304,28 +318,13 @@ class Session:
         logits, ious = result
         if multimask:
             tile.candidates, tile.candidate_iou = logits, ious
-            obj.chosen_candidate = self._best_candidate(tile, logits, ious, obj.clicks[0])
+            obj.chosen_candidate = self._decoder.choose_candidate(volume, tile, logits, ious,
+                                                                  obj.clicks[0])
             tile.logits = logits[obj.chosen_candidate].copy()
         else:
             tile.candidates, tile.candidate_iou = None, None
             tile.logits = logits[0]
         return True
-
-    def _best_candidate(self, tile: TileState, logits: np.ndarray, ious: np.ndarray,
-                        click: Click) -> int:
-        """Best predicted IoU among the candidates whose mask contains the positive click.
-
-        A positive click states that its voxel belongs to the object, so a candidate that
-        excludes it cannot be the user's object, whatever its IoU score (a weakly trained IoU
-        head can rank a background-sized mask first). Falls back to all candidates.
-        """
-        low = tile.grid.coarsened(logits.shape[-1])
-        point = low.world_to_index(self._require_image().index_to_world(np.asarray(click.index)))
-        at_click = np.array([ndimage.map_coordinates(c, point[:, None], order=1, mode="nearest")[0]
-                             for c in logits])
-        containing = at_click > 0
-        scores = np.where(containing, ious, -np.inf) if containing.any() else ious
-        return int(np.argmax(scores))
 
     def _other_tiles(self, obj: ObjectState, key: TileKey) -> list[TileState]:
         return [t for k, t in obj.tiles.items() if k != key and t.logits is not None]

@@ -1,4 +1,4 @@
-"""Typed state of an interactive session: clicks, tiles and objects (no logic beyond copying)."""
+"""Typed state of an interactive session: tiles and objects (no logic beyond copying)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from seganypet.click import Click
 from seganypet.preprocess import PatchGrid
 
-__all__ = ["Click", "ObjectState", "TileState"]
+__all__ = ["ObjectState", "TileKey", "TileState"]
 
 # A tile's key: its offset from the object's first patch, in half-patch steps per axis.
 TileKey = tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class Click:
-    """A user click: fractional voxel index ``(i, j, k)`` on the session's volume."""
-
-    index: tuple[float, float, float]
-    positive: bool = True
 
 
 @dataclass

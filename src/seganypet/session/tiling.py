@@ -25,9 +25,7 @@ def tile_grid(anchor: PatchGrid, key: TileKey) -> PatchGrid:
 def inside_volume_mask(low_res: PatchGrid, volume: Volume) -> np.ndarray:
     """Which low-res voxel centres ``(L, L, L)`` fall inside the scan's voxel extent."""
     idx = np.stack(np.meshgrid(*[np.arange(low_res.size)] * 3, indexing="ij"), -1)
-    vol_idx = volume.world_to_index(low_res.index_to_world(idx))
-    upper = np.asarray(volume.shape) - 0.5
-    return np.all((vol_idx >= -0.5) & (vol_idx <= upper), axis=-1)
+    return volume.grid.contains_index(low_res.index_in(volume.grid, idx))
 
 
 def faces_to_extend(mask: np.ndarray, inside: np.ndarray, margin: int = 1) -> list[TileKey]:

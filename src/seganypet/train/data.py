@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from seganypet.clicks import distance_center
+from seganypet.data.organs import is_lesion_name
 from seganypet.errors import InputError
+from seganypet.mask_centre import distance_center
 from seganypet.model.config import ModelConfig
 from seganypet.preprocess import normalize_intensity, patch_grid_around, sample_volume
 from seganypet.train.config import TrainConfig
@@ -32,18 +33,8 @@ __all__ = [
     "choose_target",
     "collate",
     "extract_patch",
-    "is_lesion_name",
     "patch_spec",
 ]
-
-_LESION_WORDS = ("lesion", "tumor", "tumour", "gtv", "metast", "node")
-
-
-def is_lesion_name(name: str) -> bool:
-    """Whether a label name denotes a lesion (``lesion_3``, ``GTV_Mass``, ``tumour``...)."""
-    lowered = name.lower()
-    return any(word in lowered for word in _LESION_WORDS)
-
 
 @dataclass(frozen=True, eq=False)
 class LabeledCase:
@@ -155,7 +146,7 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
         grid = grid.shifted(shift)
     image = normalize_intensity(sample_volume(case.image, grid), spec.intensity)
     target = sample_volume(case.label, grid, nearest=True) == label_id
-    click = np.rint(grid.world_to_index(case.image.index_to_world(anchor))).astype(np.int64)
+    click = np.rint(case.image.grid.index_in(grid, anchor)).astype(np.int64)
     click = np.clip(click, 0, spec.size - 1)
     if not target[tuple(click)]:
         # Nearest resampling can drop the anchor voxel of a thin/small target: click the

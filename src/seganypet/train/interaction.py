@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seganypet.clicks import next_click
+from seganypet.model.candidates import choose_candidate
 from seganypet.train import cpcl
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch
@@ -188,9 +189,8 @@ def session_choice(low: torch.Tensor, scores: torch.Tensor, clicks: torch.Tensor
                    size: int) -> torch.Tensor:
     """The candidate a session shows after the first click, per sample.
 
-    The session's rule (``Session._best_candidate``): the best score among the candidates whose
-    mask contains the click (all candidates if none does). Here on the training patch, with
-    the click's low-res cell looked up directly instead of interpolated.
+    The session's rule (:func:`seganypet.model.candidates.choose_candidate`), here on the
+    training patch, with the click's low-res cell looked up directly instead of interpolated.
 
     Args:
         low: ``(B, M, L, L, L)`` candidate logits; scores: ``(B, M)``;
@@ -201,10 +201,7 @@ def session_choice(low: torch.Tensor, scores: torch.Tensor, clicks: torch.Tensor
     cell = size // low.shape[-1]
     idx = (clicks.long() // cell).clamp(0, low.shape[-1] - 1)
     rows = torch.arange(low.shape[0], device=low.device)
-    at_click = low[rows, :, idx[:, 0], idx[:, 1], idx[:, 2]]  # (B, M)
-    containing = at_click > 0
-    masked = torch.where(containing, scores.float(), torch.full_like(scores.float(), -torch.inf))
-    return torch.where(containing.any(dim=1), masked.argmax(dim=1), scores.argmax(dim=1))
+    return choose_candidate(low[rows, :, idx[:, 0], idx[:, 1], idx[:, 2]], scores)
 
 
 def _grid_targets(targets: torch.Tensor, grid: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from seganypet.data.organs import is_lesion_name
 from seganypet.model.sam import SegAnyPET
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch, patch_spec
@@ -85,6 +86,6 @@ def patch_dice(model: SegAnyPET, source: PatchSource, n_samples: int, n_clicks: 
         indices = range(first_index + start, first_index + min(start + batch_size, n_samples))
         batch = source.batch(list(indices))
         for name, row in zip(batch.target_names, _clicks_dice(model, batch, n_clicks)):
-            per_target["lesion" if name.startswith("lesion") else name].append(row)
+            per_target["lesion" if is_lesion_name(name) else name].append(row)
     model.train(was_training)
     return {name: np.stack(rows) for name, rows in per_target.items()}

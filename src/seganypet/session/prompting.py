@@ -1,0 +1,31 @@
+"""Run a list of prompted objects (from a prompt file or the command line) through a session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from seganypet.click import Click
+from seganypet.prompts import ObjectPrompts
+from seganypet.session.session import Session
+
+__all__ = ["apply_prompts"]
+
+
+def apply_prompts(session: Session, objects: Sequence[ObjectPrompts],
+                  candidate: int | None = None) -> list[Click]:
+    """Segment every object with its clicks, in order; the first object reuses the current one.
+
+    World clicks are converted to voxel indices by the session (once). ``candidate`` switches
+    every object to that first-click candidate. Returns every click as a voxel index (for the
+    preview), tagged with its object's name.
+    """
+    for n, obj in enumerate(objects):
+        if n == 0:
+            session.rename(obj.name)
+        else:
+            session.new_object(obj.name)
+        for click in obj.clicks:
+            session.add_click(click)
+        if candidate is not None:
+            session.select_candidate(candidate)
+    return session.clicks
