@@ -14,8 +14,10 @@ from pathlib import Path
 
 from seganypet.errors import InputError
 
-__all__ = ["DEFAULT_SEED", "add_device_argument", "add_seed_argument", "check_device",
-           "finite_float", "load_cli_model", "positive_int"]
+__all__ = ["DEFAULT_SEED", "add_device_argument", "add_output_folder_argument",
+           "add_seed_argument", "check_device", "finite_float", "load_cli_model", "manifest_inputs",
+           "output_folder",
+           "positive_int"]
 
 DEFAULT_SEED = 0
 
@@ -86,11 +88,43 @@ def add_device_argument(parser: argparse.ArgumentParser, default: str | None = "
                         help=f"torch device: cpu, cuda, cuda:N, mps (default {shown})")
 
 
+def add_output_folder_argument(parser: argparse.ArgumentParser, help_text: str,
+                               default: Path | None = None) -> None:
+    """``-o/--output FOLDER``; the old positional spelling is still accepted (hidden)."""
+    parser.add_argument("legacy_output", type=Path, nargs="?", help=argparse.SUPPRESS)
+    shown = f" (default {default})" if default is not None else ""
+    parser.add_argument("-o", "--output", type=Path, default=None, help=help_text + shown)
+    parser.set_defaults(output_default=default)
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """The folder of ``-o`` (or of the legacy positional argument); InputError when absent."""
+    given = [p for p in (args.output, args.legacy_output) if p is not None]
+    if len(given) == 2 and given[0] != given[1]:
+        raise InputError(f"two output folders given ({given[1]} and -o {given[0]}); give one -o")
+    if not given and args.output_default is None:
+        raise InputError("give the output folder with -o FOLDER")
+    return given[0] if given else args.output_default
+
+
 def add_seed_argument(parser: argparse.ArgumentParser, what: str,
                       default: int = DEFAULT_SEED) -> None:
     """``--seed``: one name and one default for every command (the demo keeps the seed of its
     documented phantom)."""
     parser.add_argument("--seed", type=int, default=default, help=f"{what} (default {default})")
+
+
+def manifest_inputs(path: Path) -> list[Path]:
+    """A manifest and every file it references (images, labels, exact labels of LQ cases):
+    what a manifest-driven command reads, so none of it may be an output."""
+    from seganypet.data.manifest import read_manifest
+
+    paths = [path]
+    for record in read_manifest(path):
+        paths += [record.image, record.label]
+        if isinstance(record.meta.get("hq_label"), str):
+            paths.append(record.image.parent / record.meta["hq_label"])
+    return paths
 
 
 def load_cli_model(name_or_path: str, device: str):

@@ -12,6 +12,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from seganypet.cli._options import (
+    add_device_argument,
+    add_seed_argument,
+    check_device,
+    load_cli_model,
+    manifest_inputs,
+)
 from seganypet.clicks import STRATEGIES
 from seganypet.errors import InputError
 from seganypet.evaluation.baselines import BASELINES, make_baseline
@@ -47,11 +54,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "centre of the region (default random)")
     parser.add_argument("--split", action="append", dest="splits", metavar="SPLIT",
                         help="evaluate only this split (repeatable; default all)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated user")
+    add_seed_argument(parser, "seed of the simulated user")
     parser.add_argument("--tolerance-mm", type=float, default=1.0,
                         help="NSD tolerance in mm (default 1, as the paper)")
     parser.add_argument("--hd95", action="store_true", help="also compute HD95 (slower)")
-    parser.add_argument("--device", default="cpu", help="torch device for --model (default cpu)")
+    add_device_argument(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     parser.set_defaults(handler=run)
 
@@ -59,17 +66,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _model_factory(name_or_path: str, device: str) -> Callable[[], Segmenter]:
     """Load the model once; every (case, target) gets a fresh Session on it."""
     # Imported here: the model stack is heavy and baselines must work without it.
-    from seganypet import load_model
     from seganypet.session import Session
 
-    model = load_model(name_or_path, device=device)
+    model = load_cli_model(name_or_path, device)
     return lambda: Session(model, device=device)
 
 
 def _automatic_factory(path: str) -> Callable[[], Segmenter]:
     from seganypet.evaluation.automatic import automatic_factory
 
-    return automatic_factory(path)
+    try:
+        return automatic_factory(path)
+    except InputError as exc:
+        raise InputError(f"--automatic {path}: {exc}") from None
+    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
+        # A hand-edited or foreign model.json/safetensors: the loader raises what torch raises.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"--automatic {path}: cannot load this baseline ({first})") from None
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -122,10 +135,23 @@ def _methods(args: argparse.Namespace) -> list[tuple[str, Callable[[], Callable[
     return methods
 
 
+def _guard(args: argparse.Namespace) -> None:
+    from seganypet.evaluation.report import REPORT_FILES
+    from seganypet.io.outputs import OutputFolder, guard_outputs
+
+    names = (*REPORT_FILES.values(), "run.json")
+    guard_outputs([OutputFolder(args.output, "-o", names)],
+                  [*manifest_inputs(args.manifest), *args.model, *args.automatic])
+
+
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.clicks < 1:
         raise InputError(f"--clicks must be at least 1, got {args.clicks}")
+    if not args.tolerance_mm > 0 or args.tolerance_mm == float("inf"):
+        raise InputError(f"--tolerance-mm must be a positive finite number, got {args.tolerance_mm}")
+    _guard(args)
+    check_device(args.device)
     rows: list[dict[str, Any]] = []
     methods = _methods(args)
     for method, make_factory in methods:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from seganypet.cli._options import finite_float, manifest_inputs, positive_int
+
 __all__ = ["register", "run"]
+
+# The files quantify.network_output.write_network writes (checked before any work).
+NETWORK_FILES = ("edges.csv", "nodes.csv", "uptake.csv", "correlation.csv", "network.json",
+                 "network.png", "correlation_matrix.png")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,26 +28,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="organ uptake per subject: SUVmean (default), SUVpeak or SUVmax")
     parser.add_argument("--method", choices=("pearson", "spearman"), default="pearson")
     rule = parser.add_mutually_exclusive_group()
-    rule.add_argument("--fdr", type=float, default=0.05,
+    rule.add_argument("--fdr", type=finite_float(0, 1, low_open=True), default=0.05,
                       help="keep organ pairs with Benjamini-Hochberg q <= FDR (default 0.05)")
-    rule.add_argument("--r-threshold", type=float, help="keep organ pairs with |r| >= this instead")
+    rule.add_argument("--r-threshold", type=finite_float(0, 1), help="keep organ pairs with |r| >= this instead")
     parser.add_argument("--split", help="use only cases of this split (train/val/test/external)")
     parser.add_argument("--include", nargs="+", metavar="PATTERN",
                         help="use only labels whose names match these glob patterns, e.g. 'kidney*'")
     parser.add_argument("--exclude", nargs="*", default=["lesion*"], metavar="PATTERN",
                         help="skip labels whose names match (default: 'lesion*'; give --exclude "
                         "with no pattern to keep everything)")
-    parser.add_argument("--min-subjects", type=int, default=3,
+    parser.add_argument("--min-subjects", type=positive_int, default=3,
                         help="drop organs measured in fewer subjects (default 3)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from seganypet.data.manifest import filter_records, read_manifest
+    from seganypet.io.outputs import OutputFolder, guard_outputs
     from seganypet.quantify.network import correlation_network
     from seganypet.quantify.network_output import write_network
     from seganypet.quantify.uptake import organ_uptake_table
 
+    guard_outputs([OutputFolder(args.output, "-o", NETWORK_FILES)], manifest_inputs(args.manifest))
     records = read_manifest(args.manifest)
     if args.split:
         records = filter_records(records, split=args.split)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from seganypet.cli._options import add_output_folder_argument, add_seed_argument, output_folder
+
 __all__ = ["register", "run"]
 
 
@@ -26,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Generate synthetic whole-body FDG/PSMA PET cases with organ and lesion "
         "labels. Deterministic: the same --seed gives the same files.",
     )
-    parser.add_argument("outdir", type=Path, help="output folder (created if needed)")
+    add_output_folder_argument(parser, "output folder (created if needed)")
     parser.add_argument("--cases", type=int, default=4, help="number of cases (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed_argument(parser, "random seed")
     parser.add_argument("--tracer", choices=("fdg", "psma", "mixed"), default="fdg")
     parser.add_argument("--mode", choices=("realistic", "randomized"), default="realistic",
                         help="literature-typical phantoms, or domain-randomised ones for training")
@@ -147,58 +149,39 @@ def _case_source(args: argparse.Namespace):
     return make
 
 
-def _write_one(args: argparse.Namespace, case, case_id: str, rng, low_quality: bool,
-               split: str):
-    """Write one case (and its LQ label if asked); return its manifest record."""
-    import numpy as np
+def _guard(args: argparse.Namespace, plan) -> None:
+    from seganypet.data.dataset_writer import case_files
+    from seganypet.io.outputs import OutputFile, OutputFolder, guard_outputs
 
-    from seganypet.data.manifest import CaseRecord
-    from seganypet.data.noisy_labels import simulate_low_quality
-    from seganypet.data.phantom import write_case
-    from seganypet.io.nifti import write_nifti
-
-    paths = write_case(case, args.outdir, case_id)
-    label, quality, meta = paths["label"], "HQ", {"info": paths["info"].name}
-    if "scanner_shift" in case.info:
-        meta["scanner_shift"] = case.info["scanner_shift"]
-    if low_quality:
-        lq, events = simulate_low_quality(case.label, rng)
-        label = write_nifti(lq, args.outdir / f"{case_id}_label_LQ.nii.gz", dtype=np.uint8)
-        quality, meta = "LQ", {**meta, "hq_label": paths["label"].name, "lq_events": len(events)}
-    source = "label2pet" if args.from_labels else "phantom"
-    return CaseRecord(case_id, paths["image"], label,
-                      {int(k): v for k, v in case.info["label_names"].items()},
-                      cohort=f"{source}-{args.mode}", tracer=case.info["tracer"], split=split,
-                      quality=quality, meta=meta)
+    outputs: list = [OutputFolder(args.output, "-o", tuple(case_files(plan)))]
+    if args.gallery is not None:
+        outputs.append(OutputFile(args.gallery, "--gallery", (".png",)))
+    guard_outputs(outputs, [args.reference, args.from_labels, args.ct])
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
+    from seganypet.data.dataset_writer import DatasetPlan, write_dataset
     from seganypet.data.gallery import Panel, save_gallery
     from seganypet.data.manifest import write_manifest
     from seganypet.io.nifti import read_nifti
 
+    args.output = output_folder(args)
     _check(args)
-    make_case = _case_source(args)
-    n_val = round(args.val_fraction * args.cases)
-    n_lq = round(args.lq_fraction * args.cases)
+    source = "label2pet" if args.from_labels else "phantom"
+    plan = DatasetPlan(args.cases, args.seed, f"{source}-{args.mode}", args.val_fraction,
+                       args.lq_fraction)
+    _guard(args, plan)
     records, panels = [], []
-    for n in range(args.cases):
-        # One independent stream per case: case n is the same whatever --cases is.
-        rng = np.random.default_rng([args.seed, n])
-        case_id = f"phantom_{args.seed}_{n:04d}"
-        case = make_case(rng)
-        record = _write_one(args, case, case_id, rng, low_quality=n < n_lq,
-                            split="val" if n >= args.cases - n_val else "train")
+    for record, case in write_dataset(_case_source(args), args.output, plan):
         records.append(record)
-        print(f"{case_id}: {case.info['tracer']} {case.suv.shape} "
+        print(f"{record.case_id}: {case.info['tracer']} {case.suv.shape} "
               f"{len(case.info['lesions'])} lesion(s), quality {record.quality}")
         if args.gallery is not None and len(panels) < 6:
             # PSMA kidneys/glands are ~5x hotter than FDG organs: widen the grey scale.
             vmax = 15.0 if case.info["tracer"] == "psma" else 8.0
-            panels.append(Panel(f"{case_id} ({case.info['tracer']})", case.suv, case.label, vmax))
-    manifest = write_manifest(records, args.outdir / "manifest.jsonl")
+            panels.append(Panel(f"{record.case_id} ({case.info['tracer']})", case.suv, case.label,
+                                vmax))
+    manifest = write_manifest(records, args.output / "manifest.jsonl")
     print(f"wrote {len(records)} case(s) and {manifest}")
     if args.gallery is not None:
         if args.reference is not None:

@@ -7,10 +7,11 @@ import logging
 import time
 from pathlib import Path
 
-from seganypet.cli._scan_input import add_scan_arguments, read_scan
+from seganypet.cli._options import add_device_argument, check_device, load_cli_model, positive_int
+from seganypet.cli._scan_input import add_scan_arguments, read_scan, warn_if_blank
 from seganypet.click import Click
 from seganypet.errors import InputError
-from seganypet.prompts import ObjectPrompts, parse_triplet, read_prompt_file
+from seganypet.prompts import ObjectPrompts, check_click_count, parse_triplet, read_prompt_file
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default="default",
                         help="model preset name or checkpoint path (default: the shipped model)")
     parser.add_argument("--name", default="object", help="name of the object (label sidecar)")
-    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    add_device_argument(parser)
     parser.add_argument("--candidate", type=int, metavar="K",
                         help="use first-click candidate K instead of the best-scored one")
-    parser.add_argument("--max-tiles", type=int, default=32,
+    parser.add_argument("--max-tiles", type=positive_int, default=32,
                         help="limit of patches per object for large targets (default 32)")
     parser.add_argument("--no-preview", action="store_true", help="do not write the PNG preview")
     add_scan_arguments(parser)
@@ -69,26 +70,40 @@ def collect_prompts(args: argparse.Namespace) -> list[ObjectPrompts]:
         objects.insert(0, ObjectPrompts(args.name, clicks))
     if not objects:
         raise InputError("no clicks: give --point I,J,K (voxel index) or --prompts clicks.json")
+    check_click_count(sum(len(obj.clicks) for obj in objects), "--point/--negative/--prompts")
     return objects
 
 
+def _guard(args: argparse.Namespace):
+    """Every file segment will write, checked against its inputs before any work."""
+    from seganypet.io.labels import sidecar_path
+    from seganypet.io.outputs import IMAGE_SUFFIXES, OutputFile, guard_outputs
+    from seganypet.segmentation_outputs import output_paths
+
+    guard_outputs([OutputFile(args.output, "-o", IMAGE_SUFFIXES)], [])  # suffix first
+    paths = output_paths(args.output, preview=not args.no_preview, dicom_seg=args.image.is_dir())
+    files = [args.output, sidecar_path(args.output), paths.preview, paths.stats, paths.dicom_seg]
+    guard_outputs([OutputFile(path, "-o") for path in files if path is not None],
+                  [args.image, args.prompts, args.model])
+    return paths
+
+
 def run(args: argparse.Namespace) -> int:
-    from seganypet.model import load_model
-    from seganypet.segmentation_outputs import output_paths, write_segmentation_outputs
+    from seganypet.segmentation_outputs import write_segmentation_outputs
     from seganypet.session import Session
     from seganypet.session.prompting import apply_prompts
 
-    if args.output.exists() and args.output.is_dir():
-        raise InputError(f"-o {args.output} is a folder; give a file name like mask.nii.gz")
+    paths = _guard(args)
     objects = collect_prompts(args)
+    check_device(args.device)
     image = read_scan(args.image, args)
-    model = load_model(args.model, device=args.device)
+    warn_if_blank(image, args.image)
+    model = load_cli_model(args.model, args.device)
     session = Session(model, device=args.device, max_tiles=args.max_tiles)
     session.set_image(image)
     start = time.perf_counter()
     drawn = apply_prompts(session, objects, args.candidate)
     elapsed = time.perf_counter() - start
-    paths = output_paths(args.output, preview=not args.no_preview, dicom_seg=args.image.is_dir())
     stats = write_segmentation_outputs(image, session.label_map, session.label_names, paths, drawn)
     _print_summary(stats, paths, elapsed)
     return 0

@@ -44,8 +44,8 @@ def read_names(path: Path) -> dict[int, str]:
         if isinstance(data, dict) and isinstance(data.get("labels"), dict):
             data = data["labels"]
         return {int(k): str(v) for k, v in data.items()}
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise InputError(f"{path} is not a label-name JSON like {{\"1\": \"liver\"}} ({exc})") from exc
+    except (ValueError, AttributeError, TypeError, RecursionError) as exc:
+        raise InputError(f"{path} is not a label-name JSON like {{\"1\": \"liver\"}} ({exc})") from None
 
 
 def _read_inputs(args: argparse.Namespace):
@@ -73,10 +73,12 @@ def _print_table(report: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seganypet.io.outputs import OutputFile, guard_outputs
     from seganypet.quantify.report import stats_report, write_report
 
-    if args.output is not None and args.output.suffix.lower() not in (".csv", ".json"):
-        raise InputError(f"output {args.output} must end in .csv or .json")
+    if args.output is not None:
+        guard_outputs([OutputFile(args.output, "-o", (".csv", ".json"))],
+                      [args.image, args.labels, args.names])
     image, labels, names = _read_inputs(args)
     report = stats_report(image, labels, names, liver_label=args.liver_label,
                           components=args.components, connectivity=args.connectivity)

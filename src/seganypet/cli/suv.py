@@ -29,17 +29,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from seganypet.io.atomic import atomic_path
+    from seganypet.io.outputs import IMAGE_SUFFIXES, OutputFile, guard_outputs
     from seganypet.io.write import write_image
 
     if not args.dicom_dir.is_dir():
         raise InputError(f"{args.dicom_dir} is not a folder; `seganypet suv` converts a DICOM PET "
                          "series folder")
+    outputs = [OutputFile(args.output, "-o", IMAGE_SUFFIXES)]
+    if args.json is not None:
+        outputs.append(OutputFile(args.json, "--json", (".json",)))
+    if args.json is not None and args.json.resolve() == args.output.resolve():
+        raise InputError("--json and -o name the same file")
+    guard_outputs(outputs, [args.dicom_dir])
     volume = read_scan(args.dicom_dir, args)
     write_image(volume, args.output)
     params = volume.meta["suv"]
     if args.json:
-        from seganypet.io.atomic import atomic_path
-
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
     _print_parameters(volume, args.output)

@@ -13,6 +13,7 @@ so an interrupted save never becomes the resume point.
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,8 +116,19 @@ def load_checkpoint(path: str | Path) -> tuple[SegAnyPET, TrainState, TrainConfi
     """Model (eval mode, CPU), training state and config of a checkpoint folder or run dir."""
     folder = latest_checkpoint(path)
     model = load_model(folder / "model.safetensors")
-    raw = torch.load(folder / "train_state.pt", map_location="cpu", weights_only=True)
-    state = TrainState(step=int(raw["step"]), optimizer=raw["optimizer"],
-                       scheduler=raw["scheduler"], scaler=raw["scaler"],
-                       torch_rng=raw["torch_rng"], elapsed_s=float(raw.get("elapsed_s", 0.0)))
+    state_file = folder / "train_state.pt"
+    try:
+        raw = torch.load(state_file, map_location="cpu", weights_only=True)
+        state = TrainState(step=int(raw["step"]), optimizer=raw["optimizer"],
+                           scheduler=raw["scheduler"], scaler=raw["scaler"],
+                           torch_rng=raw["torch_rng"], elapsed_s=float(raw.get("elapsed_s", 0.0)))
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, TypeError,
+            ValueError, AttributeError) as err:
+        # One line, and never torch's advice to retry with weights_only=False: a state
+        # file holding other objects may be hostile.
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = next((line for line in lines if "global" in line.lower()), lines[-1] if lines
+                      else type(err).__name__)
+        raise InputError(f"cannot resume from {state_file}: not a plain training state "
+                         f"({reason.split('. Please')[0]})") from None
     return model, state, load_config(folder / "train_config.json")
