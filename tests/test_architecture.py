@@ -15,11 +15,31 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "seganypet"
 # package -> packages it must never import (directly, at any nesting level)
 FORBIDDEN = {
     "model": ("seganypet.session", "seganypet.train", "seganypet.cli", "seganypet.evaluation",
-              "seganypet.server", "seganypet.data"),
+              "seganypet.server", "seganypet.data", "seganypet.io", "seganypet.baseline"),
     "io": ("seganypet.model", "seganypet.session", "seganypet.train", "seganypet.cli"),
-    "quantify": ("seganypet.model", "seganypet.session", "seganypet.train", "seganypet.cli"),
-    "session": ("seganypet.train", "seganypet.cli", "seganypet.evaluation"),
+    "quantify": ("seganypet.model", "seganypet.session", "seganypet.train", "seganypet.cli",
+                 "seganypet.data"),
+    "session": ("seganypet.train", "seganypet.cli", "seganypet.evaluation", "seganypet.clicks",
+                "seganypet.baseline", "seganypet.server"),
     "data": ("seganypet.session", "seganypet.train", "seganypet.cli", "seganypet.model"),
+    "evaluation": ("seganypet.train", "seganypet.cli", "seganypet.server"),
+    "baseline": ("seganypet.session", "seganypet.cli", "seganypet.evaluation", "seganypet.server"),
+    "train": ("seganypet.cli", "seganypet.evaluation", "seganypet.server", "seganypet.baseline"),
+}
+
+# Top-level modules. The foundation (geometry, clicks, errors, atomic files) imports nothing
+# of the package but itself; the pipeline steps never reach up into the layers above them.
+FOUNDATION = ("atomic", "click", "errors", "grid", "mask_centre", "volume")
+FOUNDATION_ALLOWED = tuple(f"seganypet.{name}" for name in FOUNDATION)
+_UPPER = ("seganypet.session", "seganypet.train", "seganypet.cli", "seganypet.server",
+          "seganypet.evaluation", "seganypet.baseline")
+TOP_LEVEL_FORBIDDEN = {
+    "preprocess": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "postprocess": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "clicks": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "prompts": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "visualize": (*_UPPER, "seganypet.model", "seganypet.data"),
+    "segmentation_outputs": (*_UPPER, "seganypet.model", "seganypet.data"),
 }
 
 
@@ -42,6 +62,54 @@ def test_import_direction(package: str) -> None:
             if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[package]):
                 bad.append(f"{path.relative_to(SRC)} imports {name}")
     assert not bad, "\n".join(bad)
+
+
+def _violations(path: Path, forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{path.relative_to(SRC)} imports {name}" for name in sorted(imported_modules(path))
+            if any(name == bad or name.startswith(bad + ".") for bad in forbidden)]
+
+
+@pytest.mark.parametrize("module", sorted(TOP_LEVEL_FORBIDDEN))
+def test_top_level_module_direction(module: str) -> None:
+    bad = _violations(SRC / f"{module}.py", TOP_LEVEL_FORBIDDEN[module])
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("module", FOUNDATION)
+def test_foundation_imports_only_the_foundation(module: str) -> None:
+    names = {n for n in imported_modules(SRC / f"{module}.py") if n.startswith("seganypet")}
+    assert names <= set(FOUNDATION_ALLOWED), sorted(names - set(FOUNDATION_ALLOWED))
+
+
+def test_every_top_level_module_has_a_rule() -> None:
+    ruled = set(FOUNDATION) | set(TOP_LEVEL_FORBIDDEN) | {"__init__", "__main__"}
+    modules = {p.stem for p in SRC.glob("*.py")}
+    assert modules <= ruled, f"top-level modules without an import rule: {sorted(modules - ruled)}"
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _reachable(start: str) -> set[str]:
+    """Modules of the package reachable from ``start`` through imports (any nesting level)."""
+    graph = {_module_of(p): {n for n in imported_modules(p) if n.startswith("seganypet")}
+             for p in SRC.rglob("*.py")}
+    seen, stack = set(), [m for m in graph if m == start or m.startswith(start + ".")]
+    while stack:
+        module = stack.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        stack.extend(n for n in graph.get(module, ()) if n in graph)
+    return seen
+
+
+def test_evaluation_never_reaches_training_code() -> None:
+    """Not even indirectly: the automatic baseline lives in seganypet.baseline, not train."""
+    reached = sorted(m for m in _reachable("seganypet.evaluation") if m.startswith("seganypet.train"))
+    assert not reached, reached
 
 
 def test_import_is_light() -> None:

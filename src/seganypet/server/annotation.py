@@ -1,0 +1,189 @@
+"""One scan being annotated on the server: a :class:`seganypet.Session` plus what the API adds
+(a cached label map, per-object summaries, autosave and the timing log)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seganypet.client.patches import changed_patch
+from seganypet.errors import InputError
+from seganypet.server.errors import ApiError
+from seganypet.server.objects import object_summary
+from seganypet.server.timing import AnnotationLog
+from seganypet.volume import Volume
+
+__all__ = ["Annotation"]
+
+
+class Annotation:
+    """A session of one scan.
+
+    Args:
+        session_id: the id the API uses.
+        source: the scan's path relative to ``--root``, or ``"upload:<file name>"``.
+        image: the SUV volume ``(I, J, K)``.
+        session: a fresh :class:`seganypet.Session` (``set_image`` is called here).
+        folder: where the autosave (``labels.nii.gz`` + names JSON) and the log live.
+        model_lock: held around every model call: inference is serialised across sessions.
+    """
+
+    def __init__(self, session_id: str, source: str, image: Volume, session: Any,
+                 folder: Path, model_lock: threading.Lock) -> None:
+        self.id = session_id
+        self.source = source
+        self.image = image
+        self.folder = folder
+        self.lock = threading.Lock()  # one request at a time on this session
+        self.created = self.last_used = time.time()
+        self.clicks = 0
+        self._session = session
+        self._model_lock = model_lock
+        self._save_lock = threading.Lock()
+        self._version = self._saved_version = 0
+        session.set_image(image)
+        self._labels = np.zeros(image.shape, np.uint8)
+        self._summaries: dict[int, dict] = {}
+        self._names: dict[int, str] = dict(session.label_names)
+        self.log = AnnotationLog(folder / "annotation.jsonl")
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def current(self) -> int:
+        """Label of the object the next click edits (the newest one)."""
+        return len(self._session.label_names)
+
+    def objects(self) -> list[dict]:
+        """Summaries of every object, in label order (empty objects included)."""
+        names = self._session.label_names
+        for label, name in names.items():
+            cached = self._summaries.get(label)
+            if cached is None or cached["name"] != name:
+                self._summaries[label] = object_summary(self.image, self._labels, label, name)
+        return [self._summaries[label] for label in names]
+
+    def info(self) -> dict:
+        return {"id": self.id, "path": self.source, "shape": list(self.image.shape),
+                "spacing": list(self.image.spacing), "affine": self.image.affine.tolist(),
+                "unit": self.image.unit, "current": self.current, "clicks": self.clicks,
+                "dicom": "dicom" in self.image.meta, "created": self.created,
+                "last_used": self.last_used}
+
+    def state(self, patch: dict | None) -> dict:
+        """The answer of a mutating route: the current object's summary plus the patch."""
+        summary = dict(self.objects()[self.current - 1])
+        return {"object": summary.pop("label"), **summary, "patch": patch}
+
+    @property
+    def memory_bytes(self) -> int:
+        """Rough memory of this session: image, one mask per object and per undo step."""
+        voxels = int(np.prod(self.image.shape))
+        steps = self.clicks + len(self._session.label_names)
+        return int(self.image.array.nbytes + voxels * (1 + steps) + 4_000_000 * min(self.clicks, 32))
+
+    # ------------------------------------------------------------------ mutations
+    def click(self, index: list[float], positive: bool, label: int | None) -> dict:
+        if label is not None and label != self.current:
+            raise ApiError(409, f"object {label} cannot be edited: clicks go to the newest object "
+                           f"({self.current}); POST .../objects starts a new one")
+        start = time.perf_counter()
+        with self._model_lock:
+            self._session.add_point(tuple(float(v) for v in index), positive=bool(positive))
+        self.clicks += 1
+        patch = self._refresh()
+        state = self.state(patch)
+        self.log.event("click", state["object"], state["name"], index=list(index),
+                       positive=bool(positive), voxels=state["voxels"],
+                       latency_ms=round(1000 * (time.perf_counter() - start), 1))
+        return state
+
+    def new_object(self, name: str | None) -> int:
+        if name is not None and not name.strip():
+            raise InputError("an object name must not be blank")
+        self._finish_current()
+        label = self._session.new_object(name.strip() if name else None)
+        self._refresh()
+        self.log.event("new_object", label, self._session.label_names[label])
+        return label
+
+    def undo(self) -> dict:
+        label = self.current
+        self._session.undo()
+        patch = self._refresh()
+        self.log.event("undo", label, self._name(label))
+        return self.state(patch)
+
+    def reset(self) -> dict:
+        self._session.reset()
+        patch = self._refresh()
+        self.log.event("reset", self.current, self._name(self.current))
+        return self.state(patch)
+
+    def close(self) -> None:
+        """Write the last object's summary line and a final autosave."""
+        with self.lock:
+            self._finish_current()
+        self.autosave()
+
+    # ------------------------------------------------------------------ files
+    def autosave(self) -> Path:
+        """Write ``labels.nii.gz`` (+ ``labels.json`` names) atomically, if anything changed."""
+        from seganypet.io.labels import write_label_map
+
+        path = self.folder / "labels.nii.gz"
+        with self._save_lock:
+            with self.lock:
+                version, labels = self._version, self._labels.copy()
+                names = dict(self._session.label_names)
+            if version != self._saved_version or not path.exists():
+                write_label_map(self.image.with_array(labels, unit="label"), path, names)
+                self._saved_version = version
+        return path
+
+    def dicom_seg(self) -> Path:
+        from seganypet.io.dicom_seg import write_dicom_seg
+
+        if "dicom" not in self.image.meta:
+            raise ApiError(400, "DICOM-SEG needs a scan read from a DICOM series; this one is a "
+                           "NIfTI/NRRD file: download the NIfTI label map instead")
+        with self.lock:
+            labels, names = self._labels.copy(), dict(self._session.label_names)
+        if not labels.any():
+            raise ApiError(409, "the label map is empty: there is nothing to export yet")
+        path = self.folder / "labels_seg.dcm"
+        write_dicom_seg(self.image.with_array(labels, unit="label"), path, self.image, names)
+        return path
+
+    # ------------------------------------------------------------------ internals
+    def _name(self, label: int) -> str:
+        return self._session.label_names.get(label, f"object_{label}")
+
+    def _refresh(self) -> dict | None:
+        """Re-read the session's label map; drop the summaries of labels in the changed box."""
+        self.last_used = time.time()
+        after = self._session.label_map.array
+        patch = changed_patch(self._labels, after)
+        if patch is not None:
+            (i0, j0, k0), (i1, j1, k1) = patch["box"]
+            box = (slice(i0, i1 + 1), slice(j0, j1 + 1), slice(k0, k1 + 1))
+            touched = np.union1d(np.unique(self._labels[box]), np.unique(after[box]))
+            for label in touched.tolist():
+                self._summaries.pop(int(label), None)
+            self._version += 1
+        names = dict(self._session.label_names)
+        if names != self._names:  # a new or undone object changes the names sidecar
+            self._names = names
+            self._version += 1
+        self._labels = after
+        for label in [k for k in self._summaries if k > self.current]:
+            del self._summaries[label]  # objects removed by undoing new_object
+        return patch
+
+    def _finish_current(self) -> None:
+        summary = self.objects()[self.current - 1]
+        volume = summary["stats"]["volume_ml"] if summary["stats"] else 0.0
+        self.log.finish(summary["label"], summary["voxels"], volume)
