@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seganypet.atomic import atomic_path
 from seganypet.click import Click
-from seganypet.io.atomic import atomic_path
 from seganypet.volume import Volume
 
 __all__ = ["SegmentationOutputs", "output_paths", "write_segmentation_outputs"]

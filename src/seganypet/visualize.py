@@ -15,8 +15,8 @@ from pathlib import Path
 import nibabel.orientations as nio
 import numpy as np
 
+from seganypet.atomic import atomic_path
 from seganypet.click import Click
-from seganypet.io.atomic import atomic_path
 from seganypet.volume import Volume
 
 __all__ = ["canonical_array", "coronal_mip", "save_preview"]

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 import nibabel as nib
 import numpy as np
 
+from seganypet.atomic import atomic_path
 from seganypet.data.organs import LESION_ID_START, ORGAN_IDS
-from seganypet.io.atomic import atomic_path
 from seganypet.volume import Volume
 
 __all__ = ["Panel", "coronal_mip", "save_gallery"]

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seganypet.atomic import atomic_path
 from seganypet.errors import InputError
-from seganypet.io.atomic import atomic_path
 
 __all__ = [
     "QUALITIES",

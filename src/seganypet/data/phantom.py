@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from seganypet.atomic import atomic_path
 from seganypet.data.anatomy import (
     RANDOMIZED_ANATOMY,
     REALISTIC_ANATOMY,
@@ -42,7 +43,6 @@ from seganypet.data.organs import LESION_ID_START, ORGAN_NAMES
 from seganypet.data.scanner import ScannerParams, acquisition_grid, apply_scanner, sample_scanner
 from seganypet.data.uptake import TRACERS, OrganUptake, activity_from_labels, sample_uptake
 from seganypet.errors import InputError
-from seganypet.io.atomic import atomic_path
 from seganypet.io.nifti import write_nifti
 from seganypet.volume import Volume
 

@@ -1,6 +1,6 @@
 """The automatic supervised baseline as a protocol segmenter (it ignores refinement clicks).
 
-A task-specific network (``seganypet.train.supervised``, MONAI SegResNet) segments the whole
+A task-specific network (:mod:`seganypet.baseline`, MONAI SegResNet) segments the whole
 scan once; the protocol's target then reads its answer:
 
 * an organ target -> the network's mask of that organ's class (as TotalSegmentator would
@@ -29,11 +29,12 @@ import torch.nn.functional as F
 from monai.inferers import sliding_window_inference
 from nibabel import orientations
 
+from seganypet.baseline.classes import LESION_CLASS_NAME
+from seganypet.baseline.network import SupervisedModel, load_supervised
+from seganypet.data.organs import is_lesion_name
 from seganypet.errors import InputError
 from seganypet.model.precision import bf16_is_fast
 from seganypet.preprocess import normalize_intensity
-from seganypet.train.supervised import SupervisedModel, load_supervised
-from seganypet.train.supervised_data import LESION_CLASS_NAME
 from seganypet.volume import Volume
 
 __all__ = ["AutomaticSegmenter", "automatic_factory", "predict_classes"]
@@ -91,11 +92,13 @@ class AutomaticSegmenter:
         self._mask = np.zeros(volume.shape, dtype=bool)
 
     def set_target(self, name: str) -> None:
-        """Which label is being segmented: an organ the network learned maps to its class;
-        any other name (``lesion_3``, a tumour ``GTV``) to the lesion class, the network's
-        only class for abnormal uptake."""
-        key = name if name in self._class_names[1:] else LESION_CLASS_NAME
-        self._target_class = self._class_names.index(key)
+        """Which label is being segmented: a lesion name (``lesion_3``, a tumour ``GTV``, see
+        :func:`~seganypet.data.organs.is_lesion_name`) maps to the lesion class, the network's
+        only class for abnormal uptake; an organ the network learned to its class; an organ it
+        never learned to background (an empty answer)."""
+        key = LESION_CLASS_NAME if is_lesion_name(name) else name
+        names = self._class_names
+        self._target_class = names.index(key) if key in names[1:] else 0
 
     def add_point(self, index: tuple[int, int, int], positive: bool = True) -> Volume:
         """The first positive click picks the answer; later clicks leave it unchanged."""

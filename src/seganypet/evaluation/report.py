@@ -17,8 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from seganypet.atomic import atomic_path
 from seganypet.evaluation.aggregate import GROUP_BY, Summary, summarize
-from seganypet.io.atomic import atomic_path
 
 __all__ = ["REPORT_FILES", "markdown_table", "plot_dice_vs_clicks", "write_csv", "write_report"]
 

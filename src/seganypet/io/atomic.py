@@ -1,47 +1,6 @@
-"""Atomic output: write to a temporary file beside the target, then rename."""
+"""Atomic output for the readers/writers of :mod:`seganypet.io` (defined in :mod:`seganypet.atomic`,
+a neutral module, so that ``model`` can write checkpoints without importing ``io``)."""
 
-from __future__ import annotations
+from seganypet.atomic import atomic_path
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
-from seganypet.errors import InputError
-
-
-def _current_umask() -> int:
-    """The process umask (reading it means setting it; set it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; rename it onto ``target`` on success.
-
-    The temporary name keeps the target's suffixes (``.nii.gz``), because writers such as
-    nibabel choose the format from the file name. On error (also ``SystemExit`` raised by the
-    CLI's SIGTERM handler) the temporary file is removed and the target is left as it was.
-    The file gets the permissions of a plain ``open()`` (0666 minus the umask), not the 0600
-    of ``mkstemp``.
-    """
-    target = Path(target)
-    if target.is_dir():
-        raise InputError(f"{target} is an existing folder; cannot write a file there")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(target.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
-    tmp_path = Path(tmp)
-    try:
-        try:
-            os.fchmod(fd, 0o666 & ~_current_umask())
-        finally:
-            os.close(fd)
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+__all__ = ["atomic_path"]

@@ -20,8 +20,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from seganypet.atomic import atomic_path
 from seganypet.errors import InputError
-from seganypet.io.atomic import atomic_path
 from seganypet.model.build import build_model
 from seganypet.model.config import PRESETS, ModelConfig
 from seganypet.model.sam import SegAnyPET

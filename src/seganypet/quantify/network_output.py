@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seganypet.io.atomic import atomic_path
+from seganypet.atomic import atomic_path
 from seganypet.quantify.network import CorrelationNetwork, graph_metrics
 from seganypet.quantify.uptake import UptakeTable
 

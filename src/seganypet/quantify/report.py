@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from seganypet.atomic import atomic_path
 from seganypet.errors import InputError
-from seganypet.io.atomic import atomic_path
 from seganypet.quantify.masks import labels_on_grid
 from seganypet.quantify.peak import PEAK_RADIUS_MM
 from seganypet.quantify.percist import liver_reference

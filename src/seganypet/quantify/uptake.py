@@ -7,21 +7,35 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from seganypet.data.manifest import CaseRecord
 from seganypet.errors import InputError
 from seganypet.quantify.stats import object_stats
 from seganypet.volume import Volume
 
-__all__ = ["DEFAULT_EXCLUDE", "METRICS", "UptakeTable", "case_uptake", "organ_uptake_table"]
+__all__ = ["DEFAULT_EXCLUDE", "METRICS", "CohortCase", "UptakeTable", "case_uptake", "organ_uptake_table"]
 
 logger = logging.getLogger(__name__)
 
 # metric name -> RegionStats attribute
 METRICS = {"mean": "suv_mean", "peak": "suv_peak", "max": "suv_max"}
 DEFAULT_EXCLUDE = ("lesion*",)
+
+
+class CohortCase(Protocol):
+    """What the cohort table reads of a case: a manifest record
+    (:class:`seganypet.data.manifest.CaseRecord` satisfies it; quantify does not import data)."""
+
+    case_id: str
+    image: Path
+    label: Path | None
+    label_names: dict[int, str]
+
+    @property
+    def target_ids(self) -> tuple[int, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -50,14 +64,14 @@ def case_uptake(image: Volume, labels: Volume, names: dict[int, str], targets: S
     return {row.name: float(getattr(row, METRICS[metric])) for row in rows}
 
 
-def _default_reader(record: CaseRecord) -> tuple[Volume, Volume]:
+def _default_reader(record: CohortCase) -> tuple[Volume, Volume]:
     from seganypet.io.read import read_label_map, read_pet
 
     image = read_pet(record.image)
     return image, read_label_map(record.label, reference=image)
 
 
-def _wanted_ids(record: CaseRecord, include: Sequence[str] | None, exclude: Sequence[str]) -> list[int]:
+def _wanted_ids(record: CohortCase, include: Sequence[str] | None, exclude: Sequence[str]) -> list[int]:
     """The record's target ids whose names match ``include`` (any) and no ``exclude`` pattern."""
     ids = []
     for label in record.target_ids:
@@ -71,9 +85,9 @@ def _wanted_ids(record: CaseRecord, include: Sequence[str] | None, exclude: Sequ
 
 
 def organ_uptake_table(
-    records: Sequence[CaseRecord],
+    records: Sequence[CohortCase],
     metric: str = "mean",
-    read_case: Callable[[CaseRecord], tuple[Volume, Volume]] | None = None,
+    read_case: Callable[[CohortCase], tuple[Volume, Volume]] | None = None,
     include: Sequence[str] | None = None,
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     min_subjects: int = 3,

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from monai.losses import DiceCELoss
 
+from seganypet.baseline.classes import ClassMap
+from seganypet.baseline.network import SupervisedConfig, build_segresnet
+from seganypet.baseline.patches import sample_segmentation_patch
 from seganypet.data.phantom import PhantomConfig, generate_case
 from seganypet.train.data import LabeledCase
-from seganypet.train.supervised import SupervisedConfig, build_segresnet
-from seganypet.train.supervised_data import ClassMap, sample_segmentation_patch
 
 
 def test_class_map_gives_organs_in_order_and_one_lesion_class() -> None:
