@@ -12,42 +12,19 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import nibabel.orientations as nio
 import numpy as np
 
 from seganypet.atomic import atomic_path
 from seganypet.click import Click
+from seganypet.orientation import ras_index, ras_spacing, to_ras
 from seganypet.volume import Volume
 
 __all__ = ["canonical_array", "coronal_mip", "save_preview"]
 
 
-def _ras_transform(volume: Volume) -> np.ndarray:
-    return nio.ornt_transform(nio.io_orientation(volume.affine), nio.axcodes2ornt("RAS"))
-
-
 def canonical_array(volume: Volume, array: np.ndarray | None = None) -> np.ndarray:
     """``array`` (default ``volume.array``) reordered to the closest RAS axis order."""
-    data = volume.array if array is None else array
-    return nio.apply_orientation(data, _ras_transform(volume))
-
-
-def canonical_index(volume: Volume, index: tuple[float, float, float]) -> np.ndarray:
-    """A voxel index of ``volume.array`` expressed in :func:`canonical_array` order."""
-    transform = _ras_transform(volume)
-    out = np.zeros(3)
-    for src_axis, (dst_axis, flip) in enumerate(transform.astype(int)):
-        value = index[src_axis]
-        out[dst_axis] = (volume.shape[src_axis] - 1 - value) if flip < 0 else value
-    return out
-
-
-def canonical_spacing(volume: Volume) -> np.ndarray:
-    transform = _ras_transform(volume).astype(int)
-    spacing = np.zeros(3)
-    for src_axis, (dst_axis, _) in enumerate(transform):
-        spacing[dst_axis] = volume.spacing[src_axis]
-    return spacing
+    return to_ras(volume.grid, volume.array if array is None else array)
 
 
 def coronal_mip(ras: np.ndarray) -> np.ndarray:
@@ -89,12 +66,12 @@ def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLik
 
     ras = canonical_array(volume).astype(np.float32)
     ras_mask = None if mask is None else canonical_array(volume, mask > 0)
-    spacing = canonical_spacing(volume)
+    spacing = ras_spacing(volume.grid)
     aspect = float(spacing[2] / spacing[0])
     # Clinical PET display: inverted grey, SUV 0-6 (organs readable, lesions saturate).
     vmax = 6.0 if volume.unit.upper().startswith("SU") else (float(np.percentile(ras, 99.5)) or 1.0)
     clicks = clicks or []
-    j = round(float(canonical_index(volume, clicks[0].index)[1])) if clicks else ras.shape[1] // 2
+    j = round(float(ras_index(volume.grid, clicks[0].index)[1])) if clicks else ras.shape[1] // 2
     fig, axes = plt.subplots(1, 2, figsize=(8, 6), dpi=100)
     _overlay(axes[0], coronal_mip(ras), None if ras_mask is None else coronal_mip(ras_mask),
              aspect, "coronal MIP", vmax)
@@ -102,7 +79,7 @@ def save_preview(volume: Volume, mask: np.ndarray | None, path: str | os.PathLik
              None if ras_mask is None else _coronal_slice(ras_mask, j), aspect,
              f"coronal slice (RAS j={j})", vmax)
     for click in clicks:
-        c, positive = canonical_index(volume, click.index), click.positive
+        c, positive = ras_index(volume.grid, click.index), click.positive
         col, row = ras.shape[0] - 1 - c[0], ras.shape[2] - 1 - c[2]
         for ax in axes:
             ax.plot(col, row, marker="+" if positive else "x", color="lime" if positive else "cyan",

@@ -16,11 +16,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # file output only; never needs a display
 import matplotlib.pyplot as plt
-import nibabel as nib
 import numpy as np
 
 from seganypet.atomic import atomic_path
 from seganypet.data.organs import LESION_ID_START, ORGAN_IDS
+from seganypet.orientation import ras_spacing, to_ras
 from seganypet.volume import Volume
 
 __all__ = ["Panel", "coronal_mip", "save_gallery"]
@@ -43,10 +43,7 @@ class Panel:
 
 def _to_ras(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
     """Array flipped/transposed to RAS index order, and the voxel spacing ``(3,)``."""
-    ornt = nib.orientations.io_orientation(volume.affine)
-    array = nib.orientations.apply_orientation(volume.array, ornt)
-    spacing = np.asarray(volume.spacing)[ornt[:, 0].astype(int).argsort()]
-    return array, spacing
+    return to_ras(volume.grid, volume.array), ras_spacing(volume.grid)
 
 
 def coronal_mip(volume: Volume) -> tuple[np.ndarray, tuple[float, float, float, float]]:

@@ -27,13 +27,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from monai.inferers import sliding_window_inference
-from nibabel import orientations
 
 from seganypet.baseline.classes import LESION_CLASS_NAME
 from seganypet.baseline.network import SupervisedModel, load_supervised
 from seganypet.data.organs import is_lesion_name
 from seganypet.errors import InputError
 from seganypet.model.precision import bf16_is_fast
+from seganypet.orientation import from_ras, ras_spacing, to_ras
 from seganypet.preprocess import normalize_intensity
 from seganypet.volume import Volume
 
@@ -46,10 +46,8 @@ _CONNECTIVITY = 18
 def predict_classes(model: SupervisedModel, image: Volume) -> np.ndarray:
     """Class index per voxel of ``image`` ``(I, J, K)`` uint8 (see ``model.class_names``)."""
     config = model.config
-    ornt = orientations.io_orientation(image.affine)
-    ras = orientations.apply_orientation(np.asarray(image.array, np.float32), ornt)
-    spacing = np.empty(3)
-    spacing[ornt[:, 0].astype(int)] = image.spacing  # storage axis i becomes RAS axis ornt[i, 0]
+    ras = to_ras(image.grid, np.asarray(image.array, np.float32))
+    spacing = ras_spacing(image.grid)
     shape = tuple(max(1, round(n * s / config.spacing_mm)) for n, s in zip(ras.shape, spacing))
     volume = torch.from_numpy(np.ascontiguousarray(ras))[None, None]
     work = F.interpolate(volume, size=shape, mode="trilinear", align_corners=False)
@@ -60,14 +58,7 @@ def predict_classes(model: SupervisedModel, image: Volume) -> np.ndarray:
                                           overlap=0.25, mode="gaussian", padding_mode="constant")
     classes = logits.float().argmax(1, keepdim=True).to(torch.uint8)
     back = F.interpolate(classes.float(), size=ras.shape, mode="nearest")[0, 0].numpy()
-    return _undo_orientation(back.astype(np.uint8), ornt)
-
-
-def _undo_orientation(array: np.ndarray, ornt: np.ndarray) -> np.ndarray:
-    """Inverse of ``apply_orientation(x, ornt)``: from RAS axes back to the storage order."""
-    ras = np.column_stack([np.arange(3), np.ones(3)])
-    return np.ascontiguousarray(
-        orientations.apply_orientation(array, orientations.ornt_transform(ras, ornt)))
+    return from_ras(image.grid, back.astype(np.uint8))
 
 
 class AutomaticSegmenter:

@@ -18,13 +18,13 @@ from types import MappingProxyType
 from typing import Any
 
 from seganypet.errors import InputError
+from seganypet.preprocess import INTENSITY_METHODS
 
-__all__ = ["INTENSITY_TRANSFORMS", "PRESETS", "ModelConfig", "get_preset"]
+__all__ = ["PRESETS", "ModelConfig", "get_preset"]
 
 # "zscore_nonzero": upstream per-crop z-score over voxels > 0 with unbiased std.
 # "log1p_suv": log1p(max(SUV, 0)); no per-patch statistics, so a lesion's intensity means the
 # same thing in every crop.
-INTENSITY_TRANSFORMS = ("zscore_nonzero", "log1p_suv")
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ class ModelConfig:
             out.append("encoder_dim must be divisible by encoder_heads")
         if any(not 0 <= b < self.encoder_depth for b in self.encoder_global_blocks):
             out.append("encoder_global_blocks must index blocks 0..encoder_depth-1")
-        if self.intensity not in INTENSITY_TRANSFORMS:
-            out.append(f"intensity must be one of {INTENSITY_TRANSFORMS}")
+        if self.intensity not in INTENSITY_METHODS:
+            out.append(f"intensity must be one of {INTENSITY_METHODS}")
         if self.upscale_stages < 1:
             out.append("upscale_stages must be >= 1")
         if self.upstream_quirks:

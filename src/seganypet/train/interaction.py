@@ -44,7 +44,7 @@ from seganypet.model.candidates import choose_candidate
 from seganypet.train import cpcl
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch
-from seganypet.train.losses import dice_ce_per_sample, mask_iou, upsample_logits
+from seganypet.train.losses import dice_ce_per_sample, hard_dice, mask_iou, upsample_logits
 
 __all__ = ["ClickPlan", "InteractiveStep", "candidate_rank_loss", "click_rngs", "sample_clicks",
            "session_choice"]
@@ -114,8 +114,9 @@ class InteractiveStep(nn.Module):
         seg, stats = self._segmentation_loss(decodes, first_loss, targets, batch, plan, n_cpcl)
         loss = (seg + cfg.iou_loss_weight * iou_loss).mean()
         stats.update(loss=float(loss.detach()), iou_loss=float(iou_loss.detach().mean()),
-                     first_dice=_dice(decodes[0].logits, targets),
-                     last_dice=_dice(decodes[-1].logits, targets), n_clicks=n_clicks)
+                     first_dice=float(hard_dice(decodes[0].logits, targets).mean()),
+                     last_dice=float(hard_dice(decodes[-1].logits, targets).mean()),
+                     n_clicks=n_clicks)
         return loss, stats
 
     def _first_decode(self, embedding, batch: PatchBatch, targets: torch.Tensor):
@@ -246,13 +247,3 @@ def sample_clicks(logits: torch.Tensor, targets: torch.Tensor, rngs: list[np.ran
         signs.append(int(truth[i, index]))
     coords = torch.tensor(np.asarray(picks, np.int64))[:, None, :]
     return coords, torch.tensor(signs, dtype=torch.long)[:, None]
-
-
-def _dice(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Batch-mean hard Dice of ``logits > 0`` against ``targets > 0.5`` (training log)."""
-    with torch.no_grad():
-        pred = logits > 0
-        truth = targets > 0.5
-        inter = (pred & truth).flatten(1).sum(1).float()
-        total = pred.flatten(1).sum(1).float() + truth.flatten(1).sum(1).float()
-        return float((2 * inter / total.clamp_min(1)).mean())

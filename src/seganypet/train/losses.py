@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DiceLoss
 
-__all__ = ["dice_ce_per_sample", "mask_iou", "upsample_logits"]
+__all__ = ["dice_ce_per_sample", "hard_dice", "mask_iou", "upsample_logits"]
 
 
 def dice_ce_per_sample(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -55,3 +55,13 @@ def mask_iou(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         inter = (pred & truth).flatten(2).sum(2).float()
         union = (pred | truth).flatten(2).sum(2).float()
         return torch.where(union > 0, inter / union.clamp_min(1.0), torch.ones_like(union))
+
+
+@torch.no_grad()
+def hard_dice(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-sample hard Dice ``(B,)`` of ``logits > 0`` against ``targets > 0.5`` (logs and
+    validation; an empty prediction of an empty target scores 0)."""
+    pred, truth = logits > 0, targets > 0.5
+    inter = (pred & truth).flatten(1).sum(1).float()
+    total = (pred.flatten(1).sum(1) + truth.flatten(1).sum(1)).float()
+    return 2 * inter / total.clamp_min(1)

@@ -20,7 +20,7 @@ from seganypet.model.sam import SegAnyPET
 from seganypet.train.config import TrainConfig
 from seganypet.train.data import PatchBatch, patch_spec
 from seganypet.train.interaction import click_rngs, sample_clicks
-from seganypet.train.losses import upsample_logits
+from seganypet.train.losses import hard_dice, upsample_logits
 from seganypet.train.phantom_cases import phantom_case_generator
 from seganypet.train.sources import PatchSource, PhantomCases
 
@@ -40,13 +40,6 @@ def held_out_source(config: TrainConfig, model: SegAnyPET, seed_offset: int = 10
                        PhantomCases(phantom_case_generator(held), held))
 
 
-def _dice(logits: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-    pred, truth = logits > 0, targets > 0.5
-    inter = (pred & truth).flatten(1).sum(1).float()
-    total = (pred.flatten(1).sum(1) + truth.flatten(1).sum(1)).float()
-    return (2 * inter / total.clamp_min(1)).cpu().numpy()
-
-
 @torch.no_grad()
 def _clicks_dice(model: SegAnyPET, batch: PatchBatch, n_clicks: int) -> np.ndarray:
     """Dice ``(B, n_clicks)`` after each click."""
@@ -63,7 +56,7 @@ def _clicks_dice(model: SegAnyPET, batch: PatchBatch, n_clicks: int) -> np.ndarr
     scores = []
     for k in range(n_clicks):
         full = upsample_logits(low, size)
-        scores.append(_dice(full, batch.targets))
+        scores.append(hard_dice(full, batch.targets).cpu().numpy())
         if k + 1 == n_clicks:
             break
         new_coords, new_labels = sample_clicks(full, batch.targets, rngs)
