@@ -136,7 +136,7 @@ def load_cli_model(name_or_path: str, device: str):
         return load_model(name_or_path, device=device)
     except InputError as exc:
         raise InputError(f"--model {name_or_path}: {exc}") from None
-    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, RuntimeError, OSError, ArithmeticError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "folder" if Path(name_or_path).is_dir() else "model"
         raise InputError(f"--model {name_or_path}: cannot load this {kind} ({first})") from None

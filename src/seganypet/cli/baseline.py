@@ -43,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seganypet.io.outputs import OutputFolder, guard_outputs
     from seganypet.baseline.network import SupervisedConfig
     from seganypet.baseline.training import train_supervised
+    from seganypet.io.outputs import OutputFolder, guard_outputs
 
     guard_outputs([OutputFolder(args.output, "-o", _OUTPUT_NAMES)], [])
     config = SupervisedConfig(

@@ -79,7 +79,7 @@ def _automatic_factory(path: str) -> Callable[[], Segmenter]:
         return automatic_factory(path)
     except InputError as exc:
         raise InputError(f"--automatic {path}: {exc}") from None
-    except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, RuntimeError, OSError, ArithmeticError) as exc:
         # A hand-edited or foreign model.json/safetensors: the loader raises what torch raises.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"--automatic {path}: cannot load this baseline ({first})") from None
