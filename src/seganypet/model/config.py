@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from seganypet.errors import InputError
+from seganypet.errors import InputError, check_known_fields
 from seganypet.preprocess import INTENSITY_METHODS
 
 __all__ = ["PRESETS", "ModelConfig", "get_preset"]
@@ -142,10 +142,8 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an InputError (typo protection)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"model config has unknown fields {unknown}; known: {sorted(known)}")
+        check_known_fields(data, (f.name for f in dataclasses.fields(cls)),
+                           "model config has unknown fields {unknown}; known: {known}")
         return cls(**data)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seganypet.atomic import atomic_path
-from seganypet.errors import InputError
+from seganypet.errors import InputError, check_known_fields
 
 __all__ = ["AMP_MODES", "CPCL_MODES", "TARGET_KINDS", "TrainConfig", "load_config", "save_config"]
 
@@ -128,10 +128,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"unknown training option(s) {unknown}; see `seganypet train --help`")
+        check_known_fields(values, (f.name for f in dataclasses.fields(cls)),
+                           "unknown training option(s) {unknown}; see `seganypet train --help`")
         return cls(**values)
 
 
