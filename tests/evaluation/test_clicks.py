@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from seganypet.click import Click
 from seganypet.clicks import (
+    STRATEGIES,
     error_regions,
     first_click,
     largest_component,
@@ -23,7 +24,7 @@ def _random_blobs(rng: np.random.Generator, shape=(12, 11, 10)) -> np.ndarray:
     return noise > np.quantile(noise, rng.uniform(0.5, 0.9))
 
 
-@pytest.mark.parametrize("strategy", ["random", "center"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_next_click_is_in_the_chosen_error_component_with_the_right_label(strategy):
     rng = np.random.default_rng(7)
     for _ in range(150):
@@ -47,7 +48,7 @@ def test_next_click_is_in_the_chosen_error_component_with_the_right_label(strate
         assert chosen[click.index]
 
 
-@pytest.mark.parametrize("strategy", ["random", "center"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_first_click_is_inside_the_target(strategy):
     rng = np.random.default_rng(3)
     for _ in range(60):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from eval_phantoms import LESION, LIVER, tiny_case
 
+from seganypet.clicks import STRATEGIES
 from seganypet.errors import InputError
 from seganypet.evaluation.aggregate import bootstrap_ci, summarize
-from seganypet.evaluation.baselines import DelineationSegmenter, make_baseline
+from seganypet.evaluation.baselines import BASELINES, DelineationSegmenter, make_baseline
 from seganypet.evaluation.protocol import run_interactive
 
 
@@ -21,8 +22,8 @@ def _target(labels, label_id):
     return labels.with_array((labels.array == label_id).astype(np.uint8), unit="mask")
 
 
-@pytest.mark.parametrize("baseline", ["threshold41", "suv2.5"])
-@pytest.mark.parametrize("strategy", ["random", "center"])
+@pytest.mark.parametrize("baseline", sorted(BASELINES))
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_baselines_delineate_a_uniform_lesion_exactly(case, baseline, strategy):
     image, labels = case
     steps = run_interactive(make_baseline(baseline), image, _target(labels, LESION), 3, strategy,

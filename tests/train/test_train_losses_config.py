@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from monai.losses import DiceCELoss
 
+import seganypet.train
 from seganypet.cli.train import resolve_config_path
 from seganypet.errors import InputError
+from seganypet.model.build import build_model
 from seganypet.train.config import TrainConfig, load_config, save_config
 from seganypet.train.flags import add_config_flags, apply_flags
+from seganypet.train.loop import build_optimizer
 from seganypet.train.losses import dice_ce_per_sample, mask_iou
 
 
@@ -67,9 +71,18 @@ def test_flags_override_config_fields() -> None:
         apply_flags(TrainConfig(), parser.parse_args(["--steps", "many"]))
 
 
-@pytest.mark.parametrize("name", ["default", "default_stage2", "default_stage3", "default_stage4",
-                                  "default_stage5", "lesion_finetune", "cpcl_ablation_plain",
-                                  "cpcl_ablation_consistency", "cpcl_ablation_full"])
-def test_bundled_configs_load(name: str) -> None:
+BUNDLED = sorted(p.stem for p in (Path(seganypet.train.__file__).parent / "configs").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_configs_load_and_build(name: str) -> None:
     cfg = load_config(resolve_config_path(name))
     assert cfg.steps > 0
+    model = build_model(cfg.preset)  # the preset exists and its optimiser groups are sane
+    groups = build_optimizer(model, cfg).param_groups
+    assert sum(len(g["params"]) for g in groups) == len([p for p in model.parameters()
+                                                        if p.requires_grad])
+
+
+def test_every_bundled_config_is_listed() -> None:
+    assert len(BUNDLED) >= 9 and "default" in BUNDLED
