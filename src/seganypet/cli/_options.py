@@ -17,7 +17,7 @@ from seganypet.errors import InputError
 __all__ = ["DEFAULT_SEED", "add_device_argument", "add_output_folder_argument",
            "add_seed_argument", "check_device", "finite_float", "load_cli_model", "manifest_inputs",
            "output_folder",
-           "positive_int"]
+           "positive_int", "seed_int"]
 
 DEFAULT_SEED = 0
 
@@ -111,7 +111,18 @@ def add_seed_argument(parser: argparse.ArgumentParser, what: str,
                       default: int = DEFAULT_SEED) -> None:
     """``--seed``: one name and one default for every command (the demo keeps the seed of its
     documented phantom)."""
-    parser.add_argument("--seed", type=int, default=default, help=f"{what} (default {default})")
+    parser.add_argument("--seed", type=seed_int, default=default, help=f"{what} (default {default})")
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed numpy accepts (an integer 0 .. 2**63 - 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer from 0 to 2**63 - 1")
+    return value
 
 
 def manifest_inputs(path: Path) -> list[Path]:

@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after M min")
     add_device_argument(parser, default=None)
     add_config_flags(parser)
+    # -o/--output as in every other command: the run folder (the config's out_dir).
+    parser.add_argument("-o", "--output", dest="cfg_out_dir", metavar="FOLDER",
+                        help="run folder (same as --out-dir)")
     parser.set_defaults(handler=run_train)
 
     export = subparsers.add_parser(
@@ -54,11 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from seganypet.io.outputs import OutputFolder, guard_outputs
-    from seganypet.train.config_files import read_config_file
+    from seganypet.train.config_files import check_config_types, read_config_file
     from seganypet.train.flags import apply_flags
     from seganypet.train.loop import train
 
     config = apply_flags(read_config_file(args.config), args)
+    check_config_types(dataclasses.asdict(config), "the training options")  # flags too: nan
     if args.init:
         config = dataclasses.replace(config, init=args.init)
     if args.resume is not None and not args.resume.is_dir():
@@ -69,7 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
     inputs = [resolve_config_path(args.config), config.init]
     if config.manifest is not None:
         inputs += manifest_inputs(Path(config.manifest))
-    guard_outputs([OutputFolder(Path(config.out_dir), "--out-dir")], inputs)
+    guard_outputs([OutputFolder(Path(config.out_dir), "-o/--out-dir")], inputs)
     logging.getLogger("seganypet").setLevel(logging.INFO)
     result = train(config, resume=args.resume, max_minutes=args.max_minutes, device=args.device)
     if result.out_dir is not None and result.checkpoint is not None:

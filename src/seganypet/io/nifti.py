@@ -28,16 +28,16 @@ def read_nifti(path: str | os.PathLike[str], unit: str = "") -> Volume:
     except Exception as exc:  # nibabel raises many types for corrupt/truncated files
         raise InvalidVolumeError(f"cannot read {path} as NIfTI: {exc}") from exc
     check_header(str(path), img.shape, img.get_data_dtype())
+    if not (len(img.shape) == 3 or (len(img.shape) == 4 and img.shape[3] == 1)):
+        raise InvalidVolumeError(
+            f"{path} is a {len(img.shape)}D image of shape {img.shape}; a 3D scan is required"
+        )
     try:
         data = np.asanyarray(img.dataobj)
     except Exception as exc:  # truncated or corrupt voxel data
         raise InvalidVolumeError(f"cannot read {path} as NIfTI: {exc}") from exc
-    if data.ndim == 4 and data.shape[3] == 1:
+    if data.ndim == 4:
         data = data[..., 0]
-    if data.ndim != 3:
-        raise InvalidVolumeError(
-            f"{path} is a {data.ndim}D image of shape {data.shape}; a 3D scan is required"
-        )
     scaled = getattr(img.dataobj, "slope", 1.0) != 1.0 or getattr(img.dataobj, "inter", 0.0) != 0.0
     if scaled or np.issubdtype(data.dtype, np.floating):
         data = np.asarray(img.get_fdata(dtype=np.float32)).reshape(data.shape)

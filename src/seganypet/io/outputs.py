@@ -94,10 +94,18 @@ def _check_kind(option: str, path: Path, folder: bool) -> None:
         raise InputError(f"{option} {path}: {parent} is a file, not a folder")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Hard links and case-insensitive file systems: two spellings, one file."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _check_not_input(option: str, path: Path, inputs: Sequence[Path]) -> None:
     key = _key(path)
     for source in inputs:
-        if key == source:
+        if key == source or _same_file(key, source):
             raise InputError(f"{option} {path} is an input of this command; refusing to overwrite "
                              "it: give another output name")
         if source.is_dir() and source in key.parents:

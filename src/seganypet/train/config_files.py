@@ -42,7 +42,7 @@ def _matches(value: Any, annotation: str) -> bool:
         return value is None or _matches(value, annotation.removesuffix(" | None"))
     if annotation.startswith("tuple["):
         item = annotation[len("tuple["):].split(",")[0].split("]")[0].strip()
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
+        return isinstance(value, (list, tuple)) and all(_matches(v, item) for v in value)
     if annotation.startswith("dict["):
         return isinstance(value, dict)
     if annotation == "bool":
