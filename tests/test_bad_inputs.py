@@ -126,6 +126,8 @@ def inputs(tmp_path_factory) -> Path:
     _json(root / "names.json", {"1": "lesion"})
     _json(root / "m_stats.json", {"objects": [{"points": [[10, 10, 9]]}]})
     _nifti(root / "complex.nii.gz", np.ones(SHAPE, np.complex64))
+    _nifti(root / "frames.nii.gz", np.ones((*SHAPE, 3), np.float32))
+    os.link(root / "pet.nii.gz", root / "pet_link.nii.gz")
     _rgb_nifti(root / "rgb.nii.gz")
     _vector_mha(root / "rgb.mha")
     _gzip_bomb(root / "bomb.nii.gz")
@@ -328,6 +330,11 @@ CASES = [
          "--name"),
     Case("export-model -o x.pt", _cmd("export-model", "{i}/hostile_run", "-o", "{o}/x.pt"),
          ".safetensors"),
+    Case("train --lr-encoder nan", _cmd("train", "{i}/train_ok.json", "--lr-encoder", "nan"),
+         "lr_encoder"),
+    Case("phantom --seed -1", _cmd("phantom", "-o", "{o}/ph", "--seed=-1"), "--seed"),
+    Case("segment: a 4D image", _seg_image("frames.nii.gz"), "4D"),
+    Case("segment -o a hard link of the input", _seg("-o", "{i}/pet_link.nii.gz"), "input"),
     # --- demo
     Case("demo -o an existing file", _cmd("demo", "-o", "{i}/existing_file.txt"),
          "existing file"),
