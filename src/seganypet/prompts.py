@@ -47,9 +47,10 @@ def parse_triplet(text: str) -> tuple[float, float, float]:
 
 
 # A person clicks a few times per object (autoPET IV allows 10 + 10); every click costs a
-# model decode and an undo snapshot, so thousands would run for minutes and use gigabytes.
-MAX_CLICKS = 200
-# Far above any real prompt file (200 clicks are ~10 kB); bounds parse time and nesting.
+# model decode and an undo snapshot of about one full-volume mask (15 MB on a 200x200x400
+# scan, measured), so thousands would run for minutes and use gigabytes.
+MAX_CLICKS = 100
+# Far above any real prompt file (100 clicks are ~5 kB); bounds parse time and nesting.
 MAX_PROMPT_FILE_BYTES = 1_000_000
 _OBJECT_KEYS = frozenset({"name", "points", "negative", "space"})
 _AUTOPET_KEYS = frozenset({"tumor", "background"})
