@@ -80,6 +80,17 @@ def test_sample_clicks_follow_the_error_rule() -> None:
         assert target[1, 0][tuple(coords[1, 0])].item() == 0
 
 
+def test_sample_clicks_fall_back_on_perfect_and_empty_predictions() -> None:
+    target = torch.zeros(2, 1, 5, 5, 5)
+    target[0, :, 1:3, 1:3, 1:3] = 1
+    logits = torch.where(target > 0, 4.0, -4.0)  # sample 0 perfect; sample 1 empty and empty
+    rngs = [np.random.default_rng(s) for s in (0, 1)]
+    for _ in range(10):
+        coords, labels = sample_clicks(logits, target, rngs)
+        assert labels.tolist() == [[1], [0]]  # a target voxel; a (correct) negative anywhere
+        assert target[0, 0][tuple(coords[0, 0])].item() == 1
+
+
 def test_center_error_clicks_land_at_the_centre_of_the_largest_error() -> None:
     target = torch.zeros(1, 1, 12, 12, 12)
     target[:, :, 1:8, 1:8, 1:11] = 1  # 7 x 7 x 10; the prediction covers only its k < 4 part

@@ -11,8 +11,7 @@ Per batch (spec §1c, SAM's interactive training, SegAnyPET Algorithm 1):
    listwise ranking term (``iou_rank_weight``); with ``prompt_from_choice`` the prediction
    that click 2 corrects is the candidate the session would show, not the oracle-best one;
 3. clicks 2..n (n uniform in [clicks_min, clicks_max] per batch) are sampled uniformly from
-   FN ∪ FP of the previous prediction (the rule of ``seganypet.clicks.sample_error_clicks``,
-   positive iff in FN) or, with probability ``center_click_error_prob`` per sample, placed at
+   FN ∪ FP of the previous prediction (:func:`sample_clicks`, positive iff in FN) or, with probability ``center_click_error_prob`` per sample, placed at
    the distance-transform centre of the largest error component (the evaluation protocol's
    user, ``seganypet.clicks.next_click``: uniform clicks land mostly near the boundary and
    teach small local corrections only); all clicks so far are fed, and the previous low-res
@@ -218,10 +217,10 @@ def sample_clicks(logits: torch.Tensor, targets: torch.Tensor, rngs: list[np.ran
     or (probability ``center_prob``, drawn from the sample's generator) at the centre of the
     largest error component as ``seganypet.clicks.next_click`` places it.
 
-    The rule of ``seganypet.clicks.sample_error_clicks`` (positive iff the voxel is in the
-    target; no error -> a target voxel; nothing at all -> any voxel), drawn with a per-sample
-    numpy generator from ``np.flatnonzero`` of the error: that sampler draws one uniform float
-    per voxel (2M per 128³ patch), which made clicks as costly as decodes on CPU.
+    Positive iff the voxel is in the target; no error -> a target voxel; nothing at all -> any
+    voxel (a correct negative). Drawn with a per-sample numpy generator from ``np.flatnonzero``
+    of the error: a torch sampler drawing one uniform float per voxel (2M per 128³ patch) made
+    clicks as costly as decodes on CPU.
 
     Args:
         logits: ``(B, 1, G, G, G)``; targets: same shape (soft targets allowed).
