@@ -152,3 +152,35 @@ def test_overrides_are_recorded() -> None:
     conversion = suv_factor(header)
     assert conversion.overrides == ("weight_kg",)
     assert conversion.factor == pytest.approx(80000 / 185e6)
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), -2.0])
+def test_a_non_finite_philips_scale_names_the_tag(scale: float) -> None:
+    header = pet_header_from_dataset(pet_header_dataset({"Units": "CNTS"}))
+    header = header.__class__(**{**header.__dict__, "philips_suv_scale": scale})
+    with pytest.raises(InputError, match=r"\(7053,1000\)"):
+        suv_factor(header)
+
+
+@pytest.mark.parametrize("scan, injection, ok", [
+    ("003000", "234000", True),    # midnight crossing: 50 min uptake
+    ("093000", "100000", False),   # the day before would be 23.5 h
+])
+def test_injection_after_scan_rolls_back_only_when_plausible(scan, injection, ok) -> None:
+    header = pet_header_from_dataset(pet_header_dataset(
+        {"SeriesTime": scan, "AcquisitionTime": scan}, {"RadiopharmaceuticalStartTime": injection}))
+    if ok:
+        assert suv_factor(header).decay_time_s == pytest.approx(50 * 60)
+    else:
+        with pytest.raises(InputError, match="--injection-time"):
+            suv_factor(header)
+
+
+@pytest.mark.parametrize("field, value, option", [
+    ("weight_kg", 500.0, "--weight"), ("half_life_s", float("inf"), "--half-life"),
+    ("half_life_s", float("nan"), "--half-life"), ("dose_bq", 0.0, "--dose"),
+    ("height_m", 0.0, "--height"),
+])
+def test_overrides_are_range_checked_naming_the_option(field, value, option) -> None:
+    with pytest.raises(InputError, match=option):
+        HeaderOverrides(**{field: value})

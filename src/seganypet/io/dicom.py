@@ -21,7 +21,7 @@ from pydicom.errors import InvalidDicomError
 from seganypet.errors import InputError
 from seganypet.io.dicom_geometry import series_geometry
 from seganypet.io.itk import zyx_to_ijk
-from seganypet.io.limits import check_header
+from seganypet.io.limits import MAX_PLAUSIBLE_SUV, check_header
 from seganypet.io.pet_header import (
     HeaderOverrides,
     PetHeader,
@@ -70,6 +70,12 @@ def read_dicom_pet(directory: str | os.PathLike[str], overrides: HeaderOverrides
     array = zyx_to_ijk(stack.astype(np.float32))
     if not np.all(np.isfinite(array)):
         raise InputError(f"{directory} yields NaN or infinite SUV values; the pixel data is corrupt")
+    if array.size and float(array.max()) > MAX_PLAUSIBLE_SUV:
+        logger.warning("%s: %s max %.4g is implausible (> %g); check the weight, dose and "
+                       "injection time used (%s)", directory, unit, float(array.max()),
+                       MAX_PLAUSIBLE_SUV, ", ".join(f"{k}={suv_meta.get(k)}" for k in
+                                                    ("weight_kg", "injected_dose_bq",
+                                                     "decay_time_s")))
     meta = {"suv": suv_meta, "dicom": _dicom_meta(datasets, paths), "source": str(directory)}
     logger.info("read %d PET slices from %s, SUV factor %.6g (%s)", len(datasets), directory,
                 factors[0], suv_meta["method"])

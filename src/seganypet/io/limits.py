@@ -13,11 +13,13 @@ import numpy as np
 
 from seganypet.volume import InvalidVolumeError
 
-__all__ = ["MAX_VOXELS", "check_header"]
+__all__ = ["MAX_PLAUSIBLE_SUV", "MAX_VOXELS", "check_header"]
 
 # 2^29 voxels = 2 GiB as float32: a 512 x 512 x 2048 whole-body CT still fits, a claimed
 # 1024^3 does not. Whole-body PET is ~200 x 200 x 600 (24 M voxels).
 MAX_VOXELS = 2**29
+# SUV values above this are implausible (bladder peaks are ~100); Bq/ml images reach 10^4+.
+MAX_PLAUSIBLE_SUV = 1000.0
 
 
 def check_header(source: str, shape: Sequence[int], dtype: np.dtype | None,

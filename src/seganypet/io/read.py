@@ -20,6 +20,7 @@ from seganypet.io.dicom import read_dicom_pet
 from seganypet.io.grid import reorient_to
 from seganypet.io.itk import read_itk
 from seganypet.io.labels import label_dtype, read_label_names
+from seganypet.io.limits import MAX_PLAUSIBLE_SUV
 from seganypet.io.nifti import read_nifti
 from seganypet.io.pet_header import HeaderOverrides
 from seganypet.io.rtstruct import read_rtstruct_mask
@@ -31,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 _NIFTI = (".nii", ".nii.gz")
 _ITK = (".nrrd", ".nhdr", ".mha", ".mhd")
-# SUV values above this are implausible (bladder peaks are ~100); Bq/ml images reach 10^4+.
-_MAX_PLAUSIBLE_SUV = 1000.0
 
 
 def read_pet(path: str | os.PathLike[str], *, weight_kg: float | None = None, dose_bq: float | None = None,
@@ -58,7 +57,7 @@ def read_pet(path: str | os.PathLike[str], *, weight_kg: float | None = None, do
                        path, unit, ", ".join(ignored + ["sul"] * sul))
     volume = read_image_file(path, unit)
     array = volume.array.astype(np.float32, copy=False)
-    if np.nanmax(array) > _MAX_PLAUSIBLE_SUV:
+    if np.nanmax(array) > MAX_PLAUSIBLE_SUV:
         logger.warning("%s has values up to %.4g, implausible for %s: is it in Bq/ml? Convert the "
                        "DICOM series with `seganypet suv` instead", path, float(array.max()), unit)
     meta = {"suv": {"method": "from file", "unit": unit}, "source": str(path)}

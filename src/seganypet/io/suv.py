@@ -20,6 +20,7 @@ which must be applied per slice by the reader.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -152,6 +153,11 @@ def _bqml_conversion(header: PetHeader) -> SuvConversion:
 
 
 def _philips_conversion(header: PetHeader) -> SuvConversion:
+    for tag, value in (("Philips SUV scale (7053,1000)", header.philips_suv_scale),
+                       ("Philips activity scale (7053,1009)", header.philips_activity_scale)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise InputError(f"{tag} is {value:g}; it must be a positive finite number (export "
+                             "the series in BQML or SUV from the scanner)")
     if header.philips_suv_scale:
         return SuvConversion(header.philips_suv_scale, "CNTS (7053,1000)", header.decay_correction,
                              weight_kg=header.weight_kg, overrides=header.overrides)
