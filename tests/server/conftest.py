@@ -87,13 +87,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_server(scan_root: Path, model, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session folders of :func:`live_server`."""
+    return tmp_path_factory.mktemp("live")
+
+
+@pytest.fixture(scope="module")
+def live_server(scan_root: Path, model, live_work: Path) -> Iterator[str]:
     """A real uvicorn server on a free loopback port; yields its base URL."""
     import uvicorn
 
     from seganypet.server import ServerConfig, create_app
 
-    config = ServerConfig(root=scan_root, work_dir=tmp_path_factory.mktemp("live"))
+    config = ServerConfig(root=scan_root, work_dir=live_work)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(config, model=model), host="127.0.0.1",
                                            port=port, log_level="warning"))

@@ -1,0 +1,125 @@
+"""The viewer in a real headless Chromium (Debian's, through playwright): open a phantom by
+``/?path=``, click an organ, see the object in the API and as overlay pixels, then a negative
+click, undo, save and download, with no console errors. Skips when chromium, playwright or
+the built viewer (``npm ci && npm run build`` in viewer/) is absent; CI installs all three."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import httpx
+import nibabel as nib
+import numpy as np
+import pytest
+
+from seganypet.server.app import STATIC_DIR
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync",
+         # niivue needs WebGL2: software rendering, as on any machine without a GPU
+         "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+pytestmark = [
+    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="Debian chromium is not installed"),
+    pytest.mark.skipif(not (STATIC_DIR / "viewer.js").is_file(),
+                       reason="viewer not built (npm ci && npm run build in viewer/)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser_page(live_server, tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, headless=True,
+            args=FLAGS, viewport={"width": 1400, "height": 800}, accept_downloads=True)
+        page = context.new_page()
+        page.messages = []  # console errors and uncaught exceptions, checked at the end
+        page.on("console", lambda m: m.type == "error" and page.messages.append(m.text))
+        page.on("pageerror", lambda exc: page.messages.append(f"uncaught: {exc}"))
+        yield page
+        context.close()
+
+
+def wait_idle(page) -> None:
+    page.wait_for_function("document.body.dataset.busy === '0'", timeout=60_000)
+
+
+def canvas_point(page, vox: list[int], slice_type: int = 1) -> tuple[float, float]:
+    """CSS pixel of voxel ``vox`` in the main canvas's tile of ``slice_type`` (1 = coronal)."""
+    return tuple(page.evaluate("""([vox, type]) => {
+        const nv = window.seganypetViewer.main;
+        const hit = nv.frac2canvasPosWithTile(nv.vox2frac(vox), type);
+        const rect = nv.canvas.getBoundingClientRect();
+        const dpr = nv.uiData.dpr || window.devicePixelRatio;
+        return [rect.left + hit.pos[0] / dpr, rect.top + hit.pos[1] / dpr];
+    }""", [vox, slice_type]))
+
+
+def overlay_pixels(png: bytes) -> int:
+    """Pixels of the screenshot tinted by the first label's red (230, 25, 75)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
+    return int(((rgb[..., 0] - rgb[..., 1] > 60) & (rgb[..., 0] - rgb[..., 2] > 30)).sum())
+
+
+def session_state(live_server: str, sid: str) -> dict:
+    return httpx.get(f"{live_server}/api/sessions/{sid}").json()
+
+
+def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, liver_click,
+                                         tmp_path) -> None:
+    page = browser_page
+    page.goto(f"{live_server}/?path=case_SUV.nii.gz")
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    wait_idle(page)
+    sid = page.evaluate("document.body.dataset.session")
+    liver = [round(v) for v in liver_click]
+    # scroll every view to the liver (what a user does with the wheel), then click it
+    page.evaluate("""(vox) => { const nv = window.seganypetViewer.main;
+        nv.scene.crosshairPos = nv.vox2frac(vox); nv.drawScene(); }""", liver)
+    before = overlay_pixels(page.screenshot())
+    page.mouse.click(*canvas_point(page, liver))
+    wait_idle(page)
+    first = session_state(live_server, sid)["objects"][0]
+    assert first["voxels"] > 0 and first["stats"]["suv_max"] > 0
+    time.sleep(0.3)  # one animation frame for WebGL
+    shot = page.screenshot()
+    assert overlay_pixels(shot) > before + 50, "the mask is not drawn over the views"
+    (tmp_path / "viewer.png").write_bytes(shot)
+    row = page.locator("#objects tbody tr").first.inner_text()
+    assert f"{first['stats']['suv_max']:.2f}" in row and f"{first['stats']['volume_ml']:.2f}" in row
+
+    # a negative (right) click on a voxel of the mask, away from the first click
+    (i0, _, _), (i1, _, _) = first["bbox"]
+    edge = [i0 + (i1 - i0) // 4, liver[1], liver[2]]
+    page.mouse.click(*canvas_point(page, edge), button="right")
+    wait_idle(page)
+    negative = session_state(live_server, sid)["objects"][0]
+    assert negative["voxels"] != first["voxels"]
+    log = [json.loads(line) for line in (live_work / sid / "annotation.jsonl").open()]
+    assert [e["positive"] for e in log if e["event"] == "click"] == [True, False]
+
+    page.keyboard.press("z")  # undo
+    wait_idle(page)
+    assert session_state(live_server, sid)["objects"][0]["voxels"] == first["voxels"]
+
+    page.click("#save")
+    wait_idle(page)
+    assert "saved" in page.locator("#status-text").inner_text()
+    with page.expect_download() as download:
+        page.click("#download")
+    path = tmp_path / "download.nii.gz"
+    download.value.save_as(path)
+    labels = np.asarray(nib.load(path).dataobj)
+    assert int((labels == 1).sum()) == first["voxels"]
+    assert page.locator("#error").is_hidden()
+    assert page.messages == []
+
