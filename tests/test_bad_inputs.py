@@ -332,6 +332,7 @@ CASES = [
          ".safetensors"),
     Case("train --lr-encoder nan", _cmd("train", "{i}/train_ok.json", "--lr-encoder", "nan"),
          "lr_encoder"),
+    Case("phantom --lesions -3", _cmd("phantom", "-o", "{o}/ph", "--lesions=-3"), "--lesions"),
     Case("phantom --seed -1", _cmd("phantom", "-o", "{o}/ph", "--seed=-1"), "--seed"),
     Case("segment: a 4D image", _seg_image("frames.nii.gz"), "4D"),
     Case("segment -o a hard link of the input", _seg("-o", "{i}/pet_link.nii.gz"), "input"),

@@ -68,6 +68,8 @@ def _check(args: argparse.Namespace) -> None:
 
     if args.cases < 1:
         raise InputError("--cases must be at least 1")
+    if args.lesions is not None and args.lesions < 0:
+        raise InputError(f"--lesions must be 0 or more, got {args.lesions}")
     for name in ("lq_fraction", "val_fraction"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise InputError(f"--{name.replace('_', '-')} must lie between 0 and 1")
