@@ -1,7 +1,8 @@
 """Session behaviour with the real model code (tiny preset, random weights).
 
 Random weights give arbitrary masks, so these tests check the mechanics that do not depend
-on accuracy: geometry, undo, multi-object labels, sliding-window extension, errors.
+on accuracy (geometry, undo, multi-object labels, errors); the sliding-window extension and
+the candidate choice use tiny models made to give known logits (``constant_model``).
 """
 
 from __future__ import annotations
@@ -82,43 +83,68 @@ def test_second_object_never_overwrites_first(tiny_model) -> None:
     assert list(session.label_names) == [1]
 
 
-def test_sliding_window_extends_beyond_first_patch(tiny_model) -> None:
-    """A mask that reaches the patch border pulls in neighbouring patches at 50 % overlap."""
-    vol = phantom(np.diag([4.0, 4.0, 4.0, 1.0]), shape=(64, 40, 40))
-    session = Session(tiny_model, max_tiles=8)
+def constant_model(sign: float) -> torch.nn.Module:
+    """The tiny model made to answer ``sign`` everywhere (a fixture with a known answer): the
+    last upscaling stage outputs GELU(1) on every voxel, every hypernetwork outputs ``sign``
+    per channel, and the image-dependent skip path is removed, so every logit has ``sign``."""
+    model = build_model("tiny")
+    decoder = model.mask_decoder
+    with torch.no_grad():
+        last = [m for m in decoder.output_upscaling if isinstance(m, torch.nn.ConvTranspose3d)][-1]
+        last.weight.zero_()
+        last.bias.fill_(1.0)
+        for mlp in decoder.output_hypernetworks_mlps:
+            mlp.layers[-1].weight.zero_()
+            mlp.layers[-1].bias.fill_(sign)
+    model.image_encoder.skip_stem = None
+    return model
+
+
+def test_sliding_window_extends_beyond_first_patch() -> None:
+    """A mask that reaches the patch border pulls in neighbouring patches at 50 % overlap,
+    until ``max_tiles``; a mask that touches nothing adds none."""
+    vol = phantom(np.diag([4.0, 4.0, 4.0, 1.0]), shape=(64, 40, 40))  # 256 mm > one 128 mm patch
+    session = Session(constant_model(+1.0), max_tiles=8, keep_clicked_components=False,
+                      safety_net=False)
     session.set_image(vol)
     session.add_point((32, 20, 20))
     tiles = session.current.tiles
-    primary = tiles[(0, 0, 0)]
-    if not (primary.logits > 0)[[0, -1]].any() and len(tiles) == 1:
-        pytest.skip("random weights gave a mask that does not reach the border")
-    assert len(tiles) > 1 and len(tiles) <= 8
-    for key in tiles:
-        assert all(abs(v) <= 8 for v in key)
-    covered = np.zeros(vol.shape, bool)
-    first = primary.grid
+    assert len(tiles) == 8 and all(abs(v) <= 2 for key in tiles for v in key)
+    first = tiles[(0, 0, 0)].grid
     idx = np.stack(np.meshgrid(*[np.arange(s) for s in vol.shape], indexing="ij"), -1)
     covered = first.contains_world(vol.index_to_world(idx))
-    assert session.mask.array[~covered].any(), "the extension must add mask outside patch 1"
+    assert not covered.all() and session.mask.array[~covered].any()
+    empty = Session(constant_model(-1.0), max_tiles=8, safety_net=False)
+    empty.set_image(vol)
+    assert not empty.add_point((32, 20, 20)).array.any() and len(empty.current.tiles) == 1
 
 
-def test_candidates_and_selection(tiny_model) -> None:
-    session = Session(tiny_model, multimask=True)
+def candidate_model() -> torch.nn.Module:
+    """Known first-click candidates: candidate 0 is background everywhere with the best
+    predicted IoU (0.9), candidates 1 and 2 are foreground everywhere (0.5, 0.1)."""
+    model = constant_model(+1.0)
+    decoder = model.mask_decoder
+    decoder.mask_quality_head = None
+    with torch.no_grad():
+        decoder.output_hypernetworks_mlps[1].layers[-1].bias.fill_(-1.0)  # token 1 = candidate 0
+        head = decoder.iou_prediction_head.layers[-1]
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([0.0, 0.9, 0.5, 0.1]))
+    return model
+
+
+def test_candidates_and_selection() -> None:
+    session = Session(candidate_model(), multimask=True, keep_clicked_components=False,
+                      safety_net=False)
     session.set_image(phantom(np.eye(4)))
     session.add_point((24, 22, 20))
-    ious = session.candidate_ious
-    assert len(ious) == tiny_model.config.num_multimask_outputs
-    # The best predicted IoU among candidates whose mask contains the click (all if none does).
-    tile = session.current.tiles[(0, 0, 0)]
-    low = tile.grid.coarsened(tile.candidates.shape[-1])
-    point = np.rint(session._require_image().grid.index_in(low, (24, 22, 20))).astype(int)
-    near = [c[tuple(np.clip(point, 0, c.shape[0] - 1))] for c in tile.candidates]
-    if all(v > 0.5 for v in near) or all(v < -0.5 for v in near):
-        assert session.current.chosen_candidate == int(np.argmax(ious))
-    other = (session.current.chosen_candidate + 1) % len(ious)
-    session.select_candidate(other)
+    assert session.candidate_ious == pytest.approx([0.9, 0.5, 0.1])
+    # The click is foreground: the best score among the candidates containing it, not 0.
+    assert session.current.chosen_candidate == 1 and session.mask.array.all()
+    session.select_candidate(0)
     assert np.array_equal(session.current.tiles[(0, 0, 0)].logits,
-                          session.current.tiles[(0, 0, 0)].candidates[other])
+                          session.current.tiles[(0, 0, 0)].candidates[0])
+    assert not session.mask.array.any()
     with pytest.raises(InputError):
         session.select_candidate(7)
 

@@ -46,5 +46,5 @@ def test_sam_med3d_golden_weights_segment_sts001(golden_weights, sts001_dir, tmp
     dicom_image = read_pet(sts001_dir / "dicom_pet")
     assert written.shape == dicom_image.shape
     assert np.allclose(written.affine, dicom_image.affine, atol=1e-3)
-    if np.asarray(written.dataobj).any():  # DICOM input -> DICOM-SEG beside the mask
-        assert (tmp_path / "gtv_seg.dcm").exists()
+    assert np.asarray(written.dataobj).any()  # the golden weights find the GTV
+    assert (tmp_path / "gtv_seg.dcm").exists()  # DICOM input -> DICOM-SEG beside the mask
