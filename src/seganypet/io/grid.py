@@ -24,7 +24,7 @@ def reorient_to(volume: Volume, reference: Volume, atol_voxel: float = 1e-2) -> 
     if volume.same_grid(reference):
         return Volume(volume.array, reference.affine.copy(), volume.unit, dict(volume.meta))
     # index_ref = T @ index_vol; T must be a signed permutation plus an integer shift.
-    transform = np.linalg.inv(reference.affine) @ volume.affine
+    transform = volume.grid.index_map(reference.grid)
     linear, shift = transform[:3, :3], transform[:3, 3]
     perm = np.rint(linear)
     is_signed_permutation = (np.abs(perm).sum(axis=0) == 1).all() and (np.abs(perm).sum(axis=1) == 1).all()
