@@ -35,8 +35,10 @@ from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
 from seganypet.session.decoding import TileDecoder
+from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
+from seganypet.shape import Shape
 from seganypet.volume import Volume
 
 __all__ = ["Session"]
@@ -142,6 +144,24 @@ class Session:
     def add_click(self, click: Click) -> Volume:
         """Add a :class:`~seganypet.click.Click` (voxel index or world mm); returns the mask."""
         return self.add_point(click.on_grid(self._require_image().grid).point, click.positive)
+
+    def add_shape(self, shape: Shape) -> Volume:
+        """Add a box, scribble or lasso (:class:`~seganypet.shape.Shape`, voxel or world);
+        one undo step. How it becomes a prompt: :mod:`seganypet.session.shapes`."""
+        return add_shape(self, shape)
+
+    def add_box(self, lo: Any, hi: Any, positive: bool = True, world: bool = False) -> Volume:
+        """A 3D box ``lo..hi`` (voxel indices, inclusive), or a 2D box when they share one
+        coordinate; ``world=True``: RAS mm corners."""
+        return self.add_shape(Shape.box(lo, hi, positive, world))
+
+    def add_scribble(self, points: Any, positive: bool = True, world: bool = False) -> Volume:
+        """An ``(N, 3)`` polyline on a slice or through the volume."""
+        return self.add_shape(Shape.scribble(points, positive, world))
+
+    def add_lasso(self, points: Any, positive: bool = True, world: bool = False) -> Volume:
+        """A closed ``(N, 3)`` polygon on one slice, filled."""
+        return self.add_shape(Shape.lasso(points, positive, world))
 
     def add_mask(self, mask: Volume | np.ndarray) -> Volume:
         """Use an initial segmentation (on the image grid) as the prompt of the current object."""
@@ -353,4 +373,4 @@ class Session:
                 seeds = [s for s in seeds if all(0 <= s[d] < box.shape[d] for d in range(3))]
                 box = keep_components_with_seeds(box > 0, seeds).astype(np.uint8)  # type: ignore[arg-type]
             full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = box
-        obj.mask = full
+        obj.mask = constrain_mask(full, obj, volume, self.keep_clicked_components)

@@ -9,6 +9,7 @@ import numpy as np
 
 from seganypet.click import Click
 from seganypet.preprocess import PatchGrid
+from seganypet.shape import Shape
 
 __all__ = ["ObjectState", "TileKey", "TileState"]
 
@@ -42,6 +43,8 @@ class ObjectState:
     prompt_mask: np.ndarray | None = None  # (I, J, K) bool, from add_mask
     prompt_anchor: tuple[int, int, int] | None = None  # deepest voxel of prompt_mask
     mask: np.ndarray | None = None  # (I, J, K) uint8 result on the volume grid
+    # boxes, scribbles and lassos in voxel indices, in order (seganypet.session.shapes)
+    shapes: list[Shape] = field(default_factory=list)
 
     def snapshot(self) -> ObjectState:
         """A deep copy (arrays included) for the undo stack."""
