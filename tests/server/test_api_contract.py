@@ -144,3 +144,23 @@ def test_viewer_volumes_are_niftis_on_the_scan_grid(client, scan_root) -> None:
     projection = nib.Nifti1Image.from_bytes(mip.content)
     assert projection.shape[1] == 1  # the phantom's j axis is anterior-posterior
     assert np.allclose(projection.get_fdata()[:, 0], scan.get_fdata().max(axis=1), atol=1e-4)
+
+
+def test_grow_and_shrink_step_through_candidates_or_say_why(client, liver_click) -> None:
+    offered = client.get("/api/health").json()["capabilities"]["grow_shrink"]
+    sid = open_scan(client)["id"]
+    base = f"/api/sessions/{sid}"
+    early = client.post(f"{base}/grow")
+    assert early.status_code == (400 if offered else 409), early.text
+    first = client.post(f"{base}/points", json={"index": liver_click}).json()
+    for verb, bigger in (("grow", True), ("shrink", False)):
+        answer = client.post(f"{base}/{verb}")
+        if not offered:
+            assert answer.status_code == 409
+            continue
+        assert answer.status_code in (200, 400), answer.text  # 400: no larger/smaller candidate
+        if answer.status_code == 200:
+            voxels = answer.json()["voxels"]
+            assert (voxels >= first["voxels"]) if bigger else (voxels <= first["voxels"])
+            undone = client.post(f"{base}/undo").json()
+            assert undone["voxels"] == first["voxels"]

@@ -128,6 +128,18 @@ class Annotation:
         self.log.event("reset", self.current, self._name(self.current))
         return self.state(patch)
 
+    def resize(self, larger: bool) -> dict:
+        """Grow or shrink: switch to the next larger/smaller first-click candidate mask."""
+        verb = "grow" if larger else "shrink"
+        step = getattr(self._session, verb, None)
+        if step is None:
+            raise ApiError(409, f"{verb} is not offered by this session's model")
+        with self._model_lock:
+            step()
+        patch = self._refresh()
+        self.log.event(verb, self.current, self._name(self.current))
+        return self.state(patch)
+
     def close(self) -> None:
         """Write the last object's summary line and a final autosave."""
         with self.lock:

@@ -126,6 +126,14 @@ def build_router() -> APIRouter:
     def reset(session_id: str, manager: Manager, tasks: BackgroundTasks) -> dict[str, Any]:
         return _mutate(manager, session_id, tasks, Annotation.reset)
 
+    @router.post("/sessions/{session_id}/grow", summary="next larger candidate mask (if offered)")
+    def grow(session_id: str, manager: Manager, tasks: BackgroundTasks) -> dict[str, Any]:
+        return _mutate(manager, session_id, tasks, lambda a: a.resize(larger=True))
+
+    @router.post("/sessions/{session_id}/shrink", summary="next smaller candidate mask (if offered)")
+    def shrink(session_id: str, manager: Manager, tasks: BackgroundTasks) -> dict[str, Any]:
+        return _mutate(manager, session_id, tasks, lambda a: a.resize(larger=False))
+
     @router.get("/sessions/{session_id}/labels", summary="label map: NIfTI, or DICOM-SEG",
                 response_class=FileResponse)
     def labels(session_id: str, manager: Manager,
