@@ -30,6 +30,7 @@ from seganypet.volume import Volume
 
 __all__ = [
     "Delineation",
+    "isocontour_family",
     "isocontour_from_seed",
     "threshold_components",
     "threshold_from_seed",
@@ -124,6 +125,63 @@ def isocontour_from_seed(
         max_index = tuple(int(v) for v in hottest)  # type: ignore[assignment]
     return Delineation(image.with_array(region.astype(np.uint8), unit="mask"), threshold,
                        suv_max, max_index)
+
+
+def _fill_holes(binary: np.ndarray) -> np.ndarray:
+    """``binary`` with every enclosed background pocket filled (6-connected background that
+    does not reach the array border); cc3d instead of ndimage.binary_fill_holes, whose
+    iterative dilation takes seconds on a whole-body box."""
+    background = cc3d.connected_components((~binary).astype(np.uint8), connectivity=6)
+    faces = [background[0], background[-1], background[:, 0], background[:, -1],
+             background[:, :, 0], background[:, :, -1]]
+    outside = np.unique(np.concatenate([f.ravel() for f in faces]))
+    return ~np.isin(background, outside[outside > 0])
+
+
+def isocontour_family(
+    image: Volume,
+    seed: tuple[int, int, int] | np.ndarray,
+    fractions: tuple[float, ...],
+    *,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
+    search_radius_mm: float = 10.0,
+    connectivity: int = 18,
+) -> tuple[float, list[np.ndarray]]:
+    """Isocontours at several fractions of the *local* SUVmax, each connected to the seed.
+
+    Unlike :func:`isocontour_from_seed`, SUVmax stays the maximum within ``search_radius_mm``
+    of the seed (no step 3): at low fractions the component may reach a hotter organ, and
+    re-thresholding at that organ's maximum would jump away from the clicked structure. One
+    threshold reference for every fraction makes the family nested. Enclosed holes are filled
+    (a necrotic core belongs to its tumour), and the component is the one holding the seed.
+
+    Args:
+        image: SUV volume ``(I, J, K)``.
+        seed: ``(i, j, k)`` voxel index of the click.
+        fractions: relative thresholds in (0, 1].
+        box: ``(lo, hi)`` voxel bounds of the region searched (default the whole image).
+        search_radius_mm, connectivity: as :func:`isocontour_from_seed`.
+    Returns:
+        ``(suv_max, masks)``: one bool mask of the box shape per fraction, in the order given;
+        empty (all False) where the seed voxel is below that fraction of SUVmax.
+    """
+    if any(not 0.0 < f <= 1.0 for f in fractions):
+        raise InputError(f"isocontour fractions must be in (0, 1], got {fractions}")
+    seed_index = _check_seed(image, seed)
+    values = np.asarray(image.array, dtype=np.float64)
+    suv_max = float(values[_neighbourhood_max(values, image, seed_index, search_radius_mm)])
+    lo, hi = (np.zeros(3, int), np.asarray(image.shape)) if box is None else box
+    window = values[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    local = tuple(int(s - a) for s, a in zip(seed_index, lo))
+    masks = []
+    for fraction in fractions:
+        region = np.zeros(window.shape, bool)
+        if suv_max > 0:
+            filled = _fill_holes(window >= fraction * suv_max)
+            if filled[local]:
+                region = _component_containing(filled, local, connectivity)
+        masks.append(region)
+    return suv_max, masks
 
 
 def threshold_from_seed(

@@ -34,7 +34,11 @@ from seganypet.mask_centre import distance_center
 from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
+from seganypet.session.candidates import (CandidateInfo, build_candidate_set, choose_shown,
+                                          shown_image_mask, shown_logits, step_to)
 from seganypet.session.decoding import TileDecoder
+from seganypet.session.quality import mask_quality
+from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
@@ -61,18 +65,22 @@ class Session:
         precision: ``"fp32"``, ``"bf16"`` (CPU autocast for the encoder) or ``"auto"``
             (bf16 for our presets where the device has fast bf16 kernels, else fp32; always
             fp32 for ``sam-med3d`` to match upstream numbers).
+        safety_net: with multimask, add the image's isocontour candidates to the model's and
+            show one of them where its edge is clearly sharper
+            (:mod:`seganypet.session.candidates`).
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", *,
                  multimask: bool | None = None, max_tiles: int = 32,
                  keep_clicked_components: bool = True, precision: str = "auto",
-                 cache_size: int = 32) -> None:
+                 cache_size: int = 32, safety_net: bool = True) -> None:
         config = model.config
         if multimask is None:
             multimask = not config.upstream_quirks and config.num_multimask_outputs > 1
         precision = resolve_precision(precision, device, allowed=not config.upstream_quirks)
         self._decoder = TileDecoder(model, torch.device(device), precision=precision)
         self.multimask = bool(multimask)
+        self.safety_net = bool(safety_net)
         self.max_tiles = int(max_tiles)
         self.keep_clicked_components = keep_clicked_components
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -207,20 +215,59 @@ class Session:
             return []
         return [float(v) for v in tile.candidate_iou]
 
+    @property
+    def candidates(self) -> list[CandidateInfo]:
+        """Every first-click candidate of the current object (model masks, then isocontours):
+        volume_ml, score, source; empty once a further prompt refined the object."""
+        tile = self.current.tiles.get((0, 0, 0))
+        if tile is None or tile.candidate_set is None:
+            return []
+        return list(tile.candidate_set.infos)
+
+    @property
+    def candidate(self) -> int | None:
+        """Index (in :attr:`candidates`) of the candidate shown, or None when there are none."""
+        return self.current.chosen_candidate if self.candidates else None
+
+    @property
+    def score(self) -> float | None:
+        """Quality score in [0, 1] of the mask shown (expected Dice,
+        :func:`seganypet.session.quality.mask_quality`); None for an empty mask."""
+        volume = self._require_image()
+        if self.candidates:
+            return self.candidates[self.current.chosen_candidate].score
+        mask = self.current.mask
+        if mask is None or not mask.any():
+            return None
+        return mask_quality(boundary_step(volume, BoxMask.cropped(mask > 0)))
+
     def select_candidate(self, k: int) -> Volume:
         """Switch the current object to first-click candidate ``k`` (re-runs the extension)."""
-        ious = self.candidate_ious
-        if not 0 <= k < len(ious):
-            raise InputError(f"candidate {k} does not exist; there are {len(ious)}")
+        count = len(self.candidates) or len(self.candidate_ious)
+        if not 0 <= k < count:
+            raise InputError(f"candidate {k} does not exist; there are {count}")
         self._push_undo()
         obj = self.current
         primary = obj.tiles[(0, 0, 0)]
         obj.chosen_candidate = k
         obj.tiles = {(0, 0, 0): primary}
-        primary.logits = primary.candidates[k].copy()  # type: ignore[index]
+        primary.logits = shown_logits(self._require_image(), primary.grid, primary.candidate_set,
+                                      primary.candidates, k)  # type: ignore[arg-type]
         self._extend(obj, queue=[(0, 0, 0)], decoded={(0, 0, 0)})
         self._finish(obj)
         return self.mask
+
+    def grow(self) -> Volume:
+        """Show the first-click candidate with the next larger volume (undoable)."""
+        tile = self.current.tiles.get((0, 0, 0))
+        sets = tile.candidate_set if tile is not None else None
+        return self.select_candidate(step_to(sets, self.current.chosen_candidate, larger=True))
+
+    def shrink(self) -> Volume:
+        """Show the first-click candidate with the next smaller volume (undoable)."""
+        tile = self.current.tiles.get((0, 0, 0))
+        sets = tile.candidate_set if tile is not None else None
+        return self.select_candidate(step_to(sets, self.current.chosen_candidate, larger=False))
 
     # ------------------------------------------------------------------ results
     @property
@@ -300,6 +347,10 @@ class Session:
     def _extend(self, obj: ObjectState, queue: list[TileKey], decoded: set[TileKey]) -> None:
         """Breadth-first: add neighbours across faces where a decoded tile's mask touches."""
         volume = self._require_image()
+        primary = obj.tiles.get((0, 0, 0))
+        if primary is not None and primary.candidate_set is not None \
+                and primary.candidate_set.image_mask(obj.chosen_candidate) is not None:
+            return  # an isocontour is shown as it is, on the image grid: nothing to extend
         warned = False
         while queue:
             key = queue.pop(0)
@@ -340,9 +391,14 @@ class Session:
             tile.candidates, tile.candidate_iou = logits, ious
             obj.chosen_candidate = self._decoder.choose_candidate(volume, tile, logits, ious,
                                                                   obj.clicks[0])
-            tile.logits = logits[obj.chosen_candidate].copy()
+            seed = tuple(int(round(v)) for v in obj.clicks[0].index)
+            tile.candidate_set = build_candidate_set(volume, tile.grid, logits, ious, seed,
+                                                     isocontours=self.safety_net)
+            obj.chosen_candidate = choose_shown(tile.candidate_set, obj.chosen_candidate)
+            tile.logits = shown_logits(volume, tile.grid, tile.candidate_set, logits,
+                                       obj.chosen_candidate)
         else:
-            tile.candidates, tile.candidate_iou = None, None
+            tile.candidates, tile.candidate_iou, tile.candidate_set = None, None, None
             tile.logits = logits[0]
         return True
 
@@ -363,6 +419,12 @@ class Session:
     def _finish(self, obj: ObjectState) -> None:
         """Merge the tiles' logits onto the image grid (only in their bounding box)."""
         volume = self._require_image()
+        primary = obj.tiles.get((0, 0, 0))
+        if primary is not None:
+            image = shown_image_mask(primary.candidate_set, obj.chosen_candidate, volume.shape)
+            if image is not None:
+                obj.mask = constrain_mask(image, obj, volume, self.keep_clicked_components)
+                return
         tiles = [self._decoder.as_logit_tile(t) for t in obj.tiles.values() if t.logits is not None]
         full = np.zeros(volume.shape, np.uint8)
         box, lo, hi = paste_mask(tiles, volume)

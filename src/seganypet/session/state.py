@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from seganypet.click import Click
 from seganypet.preprocess import PatchGrid
 from seganypet.shape import Shape
+
+if TYPE_CHECKING:  # candidates imports the decoder, which imports this module
+    from seganypet.session.candidates import CandidateSet
 
 __all__ = ["ObjectState", "TileKey", "TileState"]
 
@@ -23,13 +27,16 @@ class TileState:
 
     ``logits``: the last low-res logits ``(L, L, L)`` float32 of this patch (the mask prompt for
     its next decode), or None before its first decode. ``candidates``: multimask logits
-    ``(M, L, L, L)`` and ``candidate_iou`` ``(M,)`` from the first click, when the model gave them.
+    ``(M, L, L, L)`` and ``candidate_iou`` ``(M,)`` from the first click, when the model gave them;
+    ``candidate_set``: those plus the image's isocontour candidates, described
+    (:mod:`seganypet.session.candidates`), on the first patch only.
     """
 
     grid: PatchGrid
     logits: np.ndarray | None = None
     candidates: np.ndarray | None = None
     candidate_iou: np.ndarray | None = None
+    candidate_set: CandidateSet | None = None
 
 
 @dataclass

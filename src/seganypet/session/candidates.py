@@ -1,0 +1,198 @@
+"""First-click candidates of an object: the model's masks plus the image's isocontours.
+
+On an object's first click the session holds one :class:`CandidateSet`: the model's multimask
+candidates (indices ``0 .. M-1``, low-res logits on the first patch) followed by the
+isocontour candidates of :mod:`seganypet.session.safety_net` (indices ``M ..``, full-resolution
+masks). Every candidate is described by a :class:`CandidateInfo` (volume, boundary step,
+quality score), so the user can step to the next larger or smaller one (``grow`` /
+``shrink``) whatever produced it.
+
+Which candidate is shown first (:func:`choose_shown`) -- declared in docs/results.md before
+the final numbers were measured. ``step`` is the boundary step of
+:mod:`seganypet.session.safety_net`; ``m`` the model's choice
+(:func:`seganypet.model.candidates.choose_candidate`).
+
+1. **Veto**: if some isocontour has a step at least ``SWITCH_RATIO`` (2) times the step of
+   ``m``, the isocontours are the pool. The image then shows a clearly sharper uptake edge
+   than the model's surface: the signature of a mask that leaked into lower surrounding
+   uptake (organ-sized mask on a hot lesion), stopped short inside a homogeneous organ, or
+   missed the object. A factor of two keeps the model wherever the two are comparable, as on
+   heterogeneous tumours where any isocontour cuts through the uptake pattern.
+2. **Snap outward**: otherwise the pool is the isocontours that are larger than ``m``, hold
+   at least ``CONTAIN`` (90 %) of it and overlap it (Dice >= ``SAME_OBJECT``, 0.6): the same
+   object, with the model's surface inside it. If the best step of that pool beats the step
+   of ``m``, the model stopped on the object's plateau, short of its edge; else ``m`` is shown.
+   An isocontour smaller than ``m`` never replaces it (rule 1 aside): a tumour's low-uptake
+   parts lie inside the expert's contour but outside every isocontour.
+3. From the pool, the **largest** isocontour whose step is within ``FLAT_TOP`` (5 %) of the
+   pool's best. Across a partial-volume-blurred edge the step is flat near its maximum, and
+   fractions of a noisy SUVmax (biased high by noise) place the maximum too far inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seganypet.errors import InputError
+from seganypet.postprocess import LogitTile, keep_components_with_seeds, paste_mask
+from seganypet.preprocess import PatchGrid, sample_volume
+from seganypet.session.decoding import PROMPT_MASK_LOGIT
+from seganypet.session.quality import mask_quality
+from seganypet.session.safety_net import (BoundaryStep, BoxMask, boundary_step,
+                                          isocontour_candidates)
+from seganypet.volume import Volume
+
+__all__ = ["SWITCH_RATIO", "CandidateInfo", "CandidateSet", "build_candidate_set",
+           "choose_shown", "shown_image_mask", "shown_logits", "step_to"]
+
+SWITCH_RATIO = 2.0
+CONTAIN = 0.9
+SAME_OBJECT = 0.6
+FLAT_TOP = 0.05
+
+
+@dataclass(frozen=True)
+class CandidateInfo:
+    """One first-click candidate.
+
+    Attributes:
+        index: its number in :attr:`Session.candidates` (for ``select_candidate``).
+        source: ``"model"`` or ``"isocontour"``.
+        volume_ml: its volume within the first patch (the shown mask may extend beyond).
+        score: quality score in [0, 1] (:func:`seganypet.session.quality.mask_quality`).
+        boundary: uptake on both sides of its surface (SUV).
+        predicted_iou: the model's own score (model candidates only).
+        fraction: fraction of the local SUVmax (isocontour candidates only).
+    """
+
+    index: int
+    source: str
+    volume_ml: float
+    score: float
+    boundary: BoundaryStep
+    predicted_iou: float | None = None
+    fraction: float | None = None
+
+
+@dataclass
+class CandidateSet:
+    """Every first-click candidate of an object; ``image_masks[j]`` is candidate ``M + j``."""
+
+    infos: list[CandidateInfo]
+    num_model: int
+    image_masks: list[BoxMask] = field(default_factory=list)
+    # overlap[m][j]: (part of model candidate m inside image candidate j, their Dice)
+    overlap: list[list[tuple[float, float]]] = field(default_factory=list)
+
+    def image_mask(self, index: int) -> BoxMask | None:
+        """The full-resolution mask of candidate ``index`` if it is an image candidate."""
+        return self.image_masks[index - self.num_model] if index >= self.num_model else None
+
+
+def _model_mask(volume: Volume, grid: PatchGrid, logits: np.ndarray,
+                seed: tuple[int, int, int]) -> BoxMask:
+    """One candidate's low-res logits ``(L, L, L)`` pasted on the image grid, clicked part."""
+    box, lo, _ = paste_mask([LogitTile(grid.coarsened(logits.shape[0]), logits)], volume)
+    local = tuple(seed[d] - int(lo[d]) for d in range(3))
+    if box.size and all(0 <= local[d] < box.shape[d] for d in range(3)):
+        box = keep_components_with_seeds(box > 0, [local])  # type: ignore[arg-type]
+    return BoxMask.cropped(box > 0, lo)
+
+
+def _info(volume: Volume, mask: BoxMask, index: int, source: str, **extra: float) -> CandidateInfo:
+    step = boundary_step(volume, mask) if mask.voxels else BoundaryStep(0.0, 0.0)
+    return CandidateInfo(index, source, mask.voxels * volume.voxel_volume_ml,
+                         mask_quality(step) if mask.voxels else 0.0, step, **extra)
+
+
+def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, ious: np.ndarray,
+                        seed: tuple[int, int, int], isocontours: bool = True) -> CandidateSet:
+    """The model's candidates ``logits (M, L, L, L)`` / ``ious (M,)`` of the first patch
+    ``grid`` plus (``isocontours``) the isocontours around ``seed`` within its extent."""
+    model_masks = [_model_mask(volume, grid, lg, seed) for lg in logits]
+    infos = [_info(volume, mask, m, "model", predicted_iou=float(iou))
+             for m, (mask, iou) in enumerate(zip(model_masks, ious))]
+    if not isocontours or volume.array[seed] <= 0:
+        return CandidateSet(infos, len(logits))
+    box = grid.box_covering(volume.grid, np.zeros(3), np.full(3, grid.size - 1))
+    image_masks = []
+    for fraction, mask in isocontour_candidates(volume, seed, box):
+        infos.append(_info(volume, mask, len(infos), "isocontour", fraction=fraction))
+        image_masks.append(mask)
+    overlap = [[_overlap(m, j) for j in image_masks] for m in model_masks]
+    return CandidateSet(infos, len(logits), image_masks, overlap)
+
+
+def _overlap(model: BoxMask, image: BoxMask) -> tuple[float, float]:
+    """(share of ``model`` inside ``image``, Dice of the two), computed in their joint box."""
+    if model.voxels == 0 or image.voxels == 0:
+        return 0.0, 0.0
+    lo = np.minimum(model.lo, image.lo)
+    hi = np.maximum(model.lo + model.array.shape, image.lo + image.array.shape)
+    shape = tuple(int(v) for v in hi - lo)
+    a = BoxMask(model.lo - lo, model.array).full(shape) > 0
+    b = BoxMask(image.lo - lo, image.array).full(shape) > 0
+    both = int((a & b).sum())
+    return both / model.voxels, 2.0 * both / (model.voxels + image.voxels)
+
+
+def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
+    """The candidate shown after the first click (module docstring, rule 1-2)."""
+    image = candidates.infos[candidates.num_model:]
+    if not image:
+        return model_choice
+    shown = candidates.infos[model_choice]
+    model_step = max(shown.boundary.step, 0.0)
+    best = max(c.boundary.step for c in image)
+    if best > 0 and best >= SWITCH_RATIO * model_step:
+        pool = image
+    else:
+        overlap = candidates.overlap[model_choice]
+        pool = [c for j, c in enumerate(image) if c.volume_ml > shown.volume_ml
+                and overlap[j][0] >= CONTAIN and overlap[j][1] >= SAME_OBJECT]
+        if not pool or max(c.boundary.step for c in pool) <= model_step:
+            return model_choice
+    top = max(c.boundary.step for c in pool)
+    flat = [c for c in pool if c.boundary.step >= (1.0 - FLAT_TOP) * top]
+    return max(flat, key=lambda c: c.volume_ml).index
+
+
+def step_to(candidates: CandidateSet | None, current: int, larger: bool) -> int:
+    """The candidate with the next larger (or smaller) volume than candidate ``current``.
+
+    Raises:
+        InputError: when there are no candidates, or none larger / smaller.
+    """
+    if candidates is None:
+        raise InputError("no candidates to step through: grow/shrink work after an object's "
+                         "first click, before any further click")
+    volume = candidates.infos[current].volume_ml
+    pool = [c for c in candidates.infos if c.volume_ml > 0
+            and (c.volume_ml > volume if larger else c.volume_ml < volume)]
+    if not pool:
+        raise InputError(f"no {'larger' if larger else 'smaller'} candidate than the one shown "
+                         f"({volume:.1f} ml)")
+    pick = min(pool, key=lambda c: c.volume_ml) if larger else max(pool, key=lambda c: c.volume_ml)
+    return pick.index
+
+
+def shown_logits(volume: Volume, grid: PatchGrid, candidates: CandidateSet | None,
+                 model_logits: np.ndarray, index: int) -> np.ndarray:
+    """Low-res logits ``(L, L, L)`` of candidate ``index`` on the first patch ``grid``: the
+    mask prompt of the object's next click. An isocontour is sampled as a prompt mask is
+    (:data:`seganypet.session.decoding.PROMPT_MASK_LOGIT`)."""
+    image = candidates.image_mask(index) if candidates is not None else None
+    if image is None:
+        return model_logits[index].copy()
+    low = grid.coarsened(model_logits.shape[-1])
+    fraction = sample_volume(volume.with_array(image.full(volume.shape).astype(np.float32)), low)
+    return ((2.0 * fraction - 1.0) * PROMPT_MASK_LOGIT).astype(np.float32)
+
+
+def shown_image_mask(candidates: CandidateSet | None, index: int,
+                     shape: tuple[int, int, int]) -> np.ndarray | None:
+    """The full-resolution uint8 mask when candidate ``index`` is an isocontour, else None."""
+    image = candidates.image_mask(index) if candidates is not None else None
+    return None if image is None else image.full(shape)

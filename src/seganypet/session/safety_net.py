@@ -1,0 +1,137 @@
+"""A safety net from the image itself: isocontour candidates of a first click, and a boundary
+score that judges any mask (the model's or an isocontour) from the scan alone.
+
+The model's first-click candidates can all collapse to one scale, or to the wrong one (an
+organ-sized mask on a compact hot lesion). Isocontours at several fractions of the local
+SUVmax around the click span lesion to organ scale by construction, and on a hot lesion one
+of them is the classical tool's answer. They join the model's candidates; which one is shown
+is decided in :mod:`seganypet.session.candidates`.
+
+The boundary score of a mask is its *step*: the mean SUV of its inner boundary shell minus the
+mean SUV of its outer shell (one voxel each, 6-connected), in SUV. A mask whose surface lies on
+the steepest uptake edge around it has the largest step: a leak into lower uptake moves the
+surface to a flat, cold region, a mask inside the object puts both shells on the plateau.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from seganypet.quantify.delineation import isocontour_family
+from seganypet.volume import Volume
+
+__all__ = ["FRACTIONS", "BoxMask", "BoundaryStep", "boundary_step", "isocontour_candidates"]
+
+# Fractions of the local SUVmax, largest first (smallest mask first): 0.41 is the EANM
+# isocontour; 0.3 reaches organ scale on a homogeneous organ; 0.7 a lesion's hot core.
+FRACTIONS = (0.7, 0.6, 0.5, 0.41, 0.3)
+
+
+@dataclass
+class BoxMask:
+    """A binary mask stored in its voxel box ``[lo, lo + array.shape)`` of the image.
+
+    Attributes:
+        lo: ``(3,)`` int, first voxel of the box.
+        array: ``(a, b, c)`` bool.
+    """
+
+    lo: np.ndarray
+    array: np.ndarray
+
+    @property
+    def voxels(self) -> int:
+        return int(self.array.sum())
+
+    def full(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """The mask on the whole image grid, uint8 ``shape``."""
+        out = np.zeros(shape, np.uint8)
+        hi = self.lo + np.asarray(self.array.shape)
+        out[self.lo[0]:hi[0], self.lo[1]:hi[1], self.lo[2]:hi[2]] = self.array
+        return out
+
+    @staticmethod
+    def cropped(mask: np.ndarray, lo: np.ndarray | None = None) -> BoxMask:
+        """The tight box of ``mask`` (bool, placed at ``lo`` in the image; default origin)."""
+        lo = np.zeros(3, int) if lo is None else np.asarray(lo, int)
+        if not mask.any():
+            return BoxMask(lo.copy(), np.zeros((0, 0, 0), bool))
+        where = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))
+                 for d in range(3)]
+        start = np.array([w[0] for w in where])
+        stop = np.array([w[-1] + 1 for w in where])
+        array = mask[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]].astype(bool)
+        return BoxMask(lo + start, array)
+
+
+@dataclass(frozen=True)
+class BoundaryStep:
+    """Uptake on both sides of a mask's surface (SUV): ``inner`` and ``outer`` shell means."""
+
+    inner: float
+    outer: float
+
+    @property
+    def step(self) -> float:
+        """``inner - outer``: how sharply uptake drops across the surface."""
+        return self.inner - self.outer
+
+    @property
+    def contrast(self) -> float:
+        """``(inner - outer) / inner``, scale-free (0 when the inner shell is not positive)."""
+        return self.step / self.inner if self.inner > 0 else 0.0
+
+
+def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
+    """Mean SUV of the inner and outer one-voxel shells of ``mask`` (outer clipped to the image).
+
+    Raises:
+        ValueError: on an empty mask (it has no surface).
+    """
+    if mask.voxels == 0:
+        raise ValueError("an empty mask has no boundary")
+    shape = np.asarray(image.shape)
+    lo = np.maximum(mask.lo - 1, 0)
+    hi = np.minimum(mask.lo + np.asarray(mask.array.shape) + 1, shape)
+    values = np.asarray(image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float64)
+    inside = np.zeros(values.shape, bool)
+    start = mask.lo - lo
+    stop = start + np.asarray(mask.array.shape)
+    inside[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]] = mask.array
+    # Voxels outside the image count as outside the mask, so a mask touching the image border
+    # keeps an inner shell there (no outer one: the scan does not say what lies beyond).
+    inner = inside & ~ndimage.binary_erosion(inside, border_value=0)
+    outer = ndimage.binary_dilation(inside) & ~inside
+    return BoundaryStep(float(values[inner].mean()),
+                        float(values[outer].mean()) if outer.any() else 0.0)
+
+
+def isocontour_candidates(image: Volume, seed: tuple[int, int, int],
+                          box: tuple[np.ndarray, np.ndarray],
+                          fractions: tuple[float, ...] = FRACTIONS
+                          ) -> list[tuple[float, BoxMask]]:
+    """Distinct isocontour masks of the local SUVmax around ``seed`` that contain it.
+
+    Args:
+        image: SUV volume ``(I, J, K)``.
+        seed: ``(i, j, k)`` voxel of the click.
+        box: ``(lo, hi)`` voxel bounds searched (the first patch's extent in the session: the
+            region the model's own candidates cover).
+        fractions: relative thresholds, largest first.
+    Returns:
+        ``(fraction, mask)`` pairs, smallest mask first; a fraction whose mask equals the
+        previous one's (same voxel count: the family is nested) is left out.
+    """
+    _, masks = isocontour_family(image, seed, fractions, box=box)
+    out: list[tuple[float, BoxMask]] = []
+    for fraction, region in zip(fractions, masks):
+        if not region.any():
+            continue
+        candidate = BoxMask.cropped(region, box[0])
+        if out and out[-1][1].voxels == candidate.voxels:
+            continue
+        out.append((fraction, candidate))
+    return out

@@ -1,0 +1,136 @@
+"""First-click candidates: isocontour safety net, boundary step, grow / shrink / undo, score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seganypet.errors import InputError
+from seganypet.model import build_model
+from seganypet.quantify.delineation import isocontour_family
+from seganypet.session import Session
+from seganypet.session.candidates import CandidateInfo, CandidateSet, choose_shown
+from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step
+from seganypet.volume import Volume
+
+
+def layered_scene() -> Volume:
+    """A hot core (SUV 9, r 4) inside a warm halo (SUV 4, r 9) in a background of 1: the
+    isocontours at 0.7..0.3 of SUVmax give the core, then the core plus halo."""
+    shape = (48, 44, 40)
+    idx = np.stack(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"), -1)
+    dist = np.linalg.norm(idx - np.array([24, 22, 20]), axis=-1)
+    rng = np.random.default_rng(5)
+    image = 1.0 + 3.0 * (dist < 9) + 5.0 * (dist < 4) + 0.05 * rng.random(shape)
+    return Volume(image.astype(np.float32), np.diag([4.0, 4.0, 4.0, 1.0]))
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model("tiny")
+
+
+def test_isocontour_family_is_nested_holds_the_seed_and_fills_holes() -> None:
+    image = layered_scene()
+    array = image.array.copy()
+    array[24, 22, 20] = 0.5  # a cold (necrotic) voxel at the click, enclosed by the core
+    image = image.with_array(array)
+    suv_max, masks = isocontour_family(image, (24, 22, 20), (0.7, 0.3))
+    assert suv_max == pytest.approx(float(array.max()))
+    core, halo = masks
+    assert core[24, 22, 20] and halo[24, 22, 20]  # filled hole: the seed belongs to both
+    assert core.sum() < halo.sum() and not (core & ~halo).any()
+    # the fraction 0.3 * 9 = 2.7 < 4 keeps the halo; 0.7 * 9 = 6.3 keeps the core only
+    assert abs(core.sum() - (4 / 3) * np.pi * 4 ** 3) < 40
+    assert abs(halo.sum() - (4 / 3) * np.pi * 9 ** 3) < 200
+
+
+def test_boundary_step_reads_both_sides_of_the_surface() -> None:
+    image = layered_scene()
+    idx = np.stack(np.meshgrid(*[np.arange(s) for s in image.shape], indexing="ij"), -1)
+    dist = np.linalg.norm(idx - np.array([24, 22, 20]), axis=-1)
+    halo = boundary_step(image, BoxMask.cropped(dist < 9))
+    inside_halo = boundary_step(image, BoxMask.cropped(dist < 6))
+    assert halo.inner == pytest.approx(4.0, abs=0.1) and halo.outer == pytest.approx(1.0, abs=0.1)
+    assert halo.step > 2.5 and abs(inside_halo.step) < 0.2  # a surface on the plateau: no step
+    assert halo.contrast == pytest.approx(halo.step / halo.inner)
+    with pytest.raises(ValueError):
+        boundary_step(image, BoxMask.cropped(np.zeros(image.shape, bool)))
+
+
+def _info(index: int, source: str, step: float, volume: float) -> CandidateInfo:
+    return CandidateInfo(index, source, volume, 0.5, BoundaryStep(1.0 + step, 1.0))
+
+
+def test_selection_rule_veto_snap_and_flat_top() -> None:
+    model = [_info(0, "model", 1.0, 500.0), _info(1, "model", 0.2, 900.0)]
+    apart = [(0.0, 0.0), (0.0, 0.0)]
+
+    def candidates(image: list[CandidateInfo], overlap: list[tuple[float, float]]) -> CandidateSet:
+        return CandidateSet(model + image, 2, overlap=[overlap, apart])
+
+    # comparable edges: the model's choice stays
+    assert choose_shown(candidates([_info(2, "isocontour", 1.9, 20.0)], [(0.0, 0.0)]), 0) == 0
+    # veto: twice as sharp; of the flat top (within 5 % of the best step) the largest
+    veto = candidates([_info(2, "isocontour", 2.1, 20.0), _info(3, "isocontour", 2.05, 40.0),
+                       _info(4, "isocontour", 1.5, 80.0)], [(0.0, 0.0)] * 3)
+    assert choose_shown(veto, 0) == 3
+    # snap outward: a larger isocontour holding the model's mask, with a sharper edge
+    outward = [_info(2, "isocontour", 1.3, 700.0)]
+    assert choose_shown(candidates(outward, [(0.95, 0.8)]), 0) == 2
+    assert choose_shown(candidates(outward, [(0.5, 0.5)]), 0) == 0  # another object
+    # a smaller isocontour with a (less than twice) sharper edge never replaces the model
+    inward = [_info(2, "isocontour", 1.5, 300.0)]
+    assert choose_shown(candidates(inward, [(0.6, 0.75)]), 0) == 0
+    assert choose_shown(CandidateSet(model, 2), 1) == 1  # no isocontour: the model's choice
+
+
+def test_grow_shrink_step_by_volume_and_undo_restores_the_mask(tiny_model) -> None:
+    session = Session(tiny_model, multimask=True, max_tiles=2)
+    session.set_image(layered_scene())
+    session.add_point((24, 22, 20))
+    infos = session.candidates
+    assert [c.index for c in infos] == list(range(len(infos)))
+    assert {c.source for c in infos} == {"model", "isocontour"}
+    assert all(0.0 <= c.score <= 1.0 for c in infos)
+    assert session.score == infos[session.candidate].score
+    # go to the smallest candidate, then grow through every larger distinct volume
+    while True:
+        try:
+            session.shrink()
+        except InputError:
+            break
+    volumes = sorted({c.volume_ml for c in infos if c.volume_ml > 0})
+    assert infos[session.candidate].volume_ml == volumes[0]
+    for expected in volumes[1:]:
+        before = session.mask.array.copy()
+        shown = session.candidate
+        session.grow()
+        assert infos[session.candidate].volume_ml == expected
+        session.undo()
+        assert session.candidate == shown and np.array_equal(session.mask.array, before)
+        session.grow()
+    with pytest.raises(InputError, match="no larger candidate"):
+        session.grow()
+    # an isocontour candidate is shown exactly as the isocontour
+    iso = next(c for c in infos if c.source == "isocontour")
+    session.select_candidate(iso.index)
+    core = session.current.tiles[(0, 0, 0)].candidate_set.image_mask(iso.index)
+    assert np.array_equal(session.mask.array, core.full(session.mask.shape))
+    # a refinement click ends the first-click candidates
+    session.add_point((24, 22, 26))
+    assert session.candidates == [] and session.candidate is None
+    assert session.score is None or 0.0 <= session.score <= 1.0
+    with pytest.raises(InputError, match="no candidates"):
+        session.shrink()
+
+
+def test_grow_without_candidates_is_an_input_error(tiny_model) -> None:
+    session = Session(tiny_model, multimask=False, max_tiles=2)
+    session.set_image(layered_scene())
+    session.add_point((24, 22, 20))
+    assert session.candidates == [] and session.candidate is None
+    with pytest.raises(InputError, match="no candidates"):
+        session.grow()

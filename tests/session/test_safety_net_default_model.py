@@ -1,0 +1,62 @@
+"""The shipped default model with the isocontour safety net, on scenes it never trained on:
+a simulated NEMA IEC body phantom, and the real STS_001 scan (mid-liver click)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seganypet import Session, load_model, read_pet
+from seganypet.data.nema import nema_phantom
+from seganypet.quantify.delineation import isocontour_from_seed
+
+LIVER_CLICK = (50, 68, 150)  # mid-liver voxel of STS_001 (issue 15)
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return load_model("default")
+
+
+@pytest.mark.parametrize("diameter", [22.0, 28.0, 37.0])
+def test_one_click_per_nema_sphere_gives_its_volume(default_model, diameter: float) -> None:
+    phantom = nema_phantom(contrast=4.0, psf_fwhm_mm=6.0, noise=0.1)
+    session = Session(default_model)
+    session.set_image(phantom.image)
+    mask = session.add_point(phantom.centres[diameter]).array > 0
+    ratio = mask.sum() / phantom.spheres[diameter].sum()
+    assert 0.8 <= ratio <= 1.2, f"{diameter:.0f} mm sphere: {ratio:.2f} of its volume"
+
+
+@pytest.fixture(scope="module")
+def sts001_pet(sts001_dir: Path):
+    path = sts001_dir / "derived_nifti" / "STS_001_PET_SUVbw.nii.gz"
+    if not path.is_file():
+        pytest.skip("STS_001 derived NIfTI not present")
+    return read_pet(path)
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "measured 2026-12-02 with the shipped default + safety net: 1.64 L (the 60 % isocontour; "
+    "the model's own candidates are 0.35 / 0.64 L), but it takes in 134 ml of the heart's "
+    "isocontour and the hot spot below the liver: a better-trained model is needed (issue 15)"))
+def test_mid_liver_click_gives_a_liver_sized_mask(default_model, sts001_pet) -> None:
+    session = Session(default_model)
+    session.set_image(sts001_pet)
+    mask = session.add_point(LIVER_CLICK).array > 0
+    litres = mask.sum() * sts001_pet.voxel_volume_ml / 1000
+    assert 1.2 <= litres <= 2.5, f"{litres:.2f} L"
+    # Neighbours found from the image itself (no organ labels ship with STS_001): the hottest
+    # structures just caudal (kidney) and cranial-medial (heart) of the liver must stay out,
+    # and so must the lung, the large low-uptake region above the liver.
+    suv = sts001_pet.array
+    for box in ((slice(30, 70), slice(55, 95), slice(100, 135)),
+                (slice(50, 100), slice(40, 90), slice(160, 200))):
+        peak = np.unravel_index(int(np.argmax(suv[box])), suv[box].shape)
+        seed = tuple(int(p + b.start) for p, b in zip(peak, box))
+        neighbour = isocontour_from_seed(sts001_pet, seed).mask.array > 0
+        assert (neighbour & mask).sum() < 0.1 * neighbour.sum(), f"reaches the organ at {seed}"
+    lung = (suv < 0.5) & (np.arange(suv.shape[2]) > LIVER_CLICK[2])[None, None, :]
+    assert (mask & lung).sum() * sts001_pet.voxel_volume_ml < 20.0, "reaches the lung"
