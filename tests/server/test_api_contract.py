@@ -164,3 +164,15 @@ def test_grow_and_shrink_step_through_candidates_or_say_why(client, liver_click)
             assert (voxels >= first["voxels"]) if bigger else (voxels <= first["voxels"])
             undone = client.post(f"{base}/undo").json()
             assert undone["voxels"] == first["voxels"]
+
+
+def test_root_serves_the_viewer_page(client) -> None:
+    from seganypet.server.app import STATIC_DIR
+
+    page = client.get("/", params={"path": "case_SUV.nii.gz"})
+    assert "text/html" in page.headers["content-type"]
+    if (STATIC_DIR / "index.html").is_file():
+        assert page.status_code == 200 and "/static/viewer.js" in page.text
+        assert client.get("/static/viewer.js").status_code == 200
+    else:  # not built: a page saying how to build it, not a server error
+        assert page.status_code == 404 and "npm ci" in page.text
