@@ -60,6 +60,20 @@ def canvas_point(page, vox: list[int], slice_type: int = 1) -> tuple[float, floa
     }""", [vox, slice_type]))
 
 
+def mip_point(page, vox: list[int]) -> tuple[float, float]:
+    """CSS pixel of voxel ``vox``'s projection in the MIP canvas."""
+    return tuple(page.evaluate("""(vox) => {
+        const { main, mip } = window.seganypetViewer;
+        const mm = main.frac2mm(main.vox2frac(vox));
+        const frac = mip.mm2frac([mm[0], mm[1], mm[2]]);
+        frac[1] = 0.5;
+        const pos = mip.frac2canvasPos(frac);
+        const rect = mip.canvas.getBoundingClientRect();
+        const dpr = mip.uiData.dpr || window.devicePixelRatio;
+        return [rect.left + pos[0] / dpr, rect.top + pos[1] / dpr];
+    }""", vox))
+
+
 def overlay_pixels(png: bytes) -> int:
     """Pixels of the screenshot tinted by the first label's red (230, 25, 75)."""
     from io import BytesIO
@@ -74,8 +88,8 @@ def session_state(live_server: str, sid: str) -> dict:
     return httpx.get(f"{live_server}/api/sessions/{sid}").json()
 
 
-def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, liver_click,
-                                         tmp_path) -> None:
+def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, scan_root,
+                                         liver_click, lesion_click, tmp_path) -> None:
     page = browser_page
     page.goto(f"{live_server}/?path=case_SUV.nii.gz")
     page.wait_for_selector("body[data-ready='1']", timeout=60_000)
@@ -111,6 +125,20 @@ def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, l
     wait_idle(page)
     assert session_state(live_server, sid)["objects"][0]["voxels"] == first["voxels"]
 
+    # a second object from a click on the coronal MIP (the hottest voxel along the ray)
+    page.keyboard.press("n")
+    wait_idle(page)
+    page.mouse.click(*mip_point(page, [round(v) for v in lesion_click]))
+    wait_idle(page)
+    objects = session_state(live_server, sid)["objects"]
+    assert len(objects) == 2 and page.locator("#objects tbody tr").count() == 2
+    click = [json.loads(line) for line in (live_work / sid / "annotation.jsonl").open()][-1]
+    assert click["event"] == "click" and click["object"] == 2
+    i, j, k = (int(v) for v in click["index"])
+    suv = np.asarray(nib.load(scan_root / "case_SUV.nii.gz").dataobj)
+    assert abs(i - lesion_click[0]) <= 1 and abs(k - lesion_click[2]) <= 1
+    assert j == int(np.argmax(suv[i, :, k])), "a MIP click goes to the hottest voxel on its ray"
+
     page.click("#save")
     wait_idle(page)
     assert "saved" in page.locator("#status-text").inner_text()
@@ -120,6 +148,7 @@ def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, l
     download.value.save_as(path)
     labels = np.asarray(nib.load(path).dataobj)
     assert int((labels == 1).sum()) == first["voxels"]
+    assert int((labels == 2).sum()) == objects[1]["voxels"]
     assert page.locator("#error").is_hidden()
     assert page.messages == []
 
