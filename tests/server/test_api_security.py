@@ -50,7 +50,7 @@ def test_paths_outside_root_are_refused(client, outside, path, status) -> None:
     assert client.get("/api/sessions").json() == []
 
 
-def test_upload_nifti_and_the_size_limit(make_client, scan_root) -> None:
+def test_upload_nifti_and_the_size_limit(make_client, scan_root, tmp_path) -> None:
     data = (scan_root / "case_SUV.nii.gz").read_bytes()
     client = make_client(max_upload_mb=len(data) / 2**20 + 0.01)
     answer = client.post("/api/sessions", files={"file": ("scan.nii.gz", data)})
@@ -62,6 +62,8 @@ def test_upload_nifti_and_the_size_limit(make_client, scan_root) -> None:
     error(client.post("/api/sessions", files={"file": ("scan.txt", b"hello")}), 415)
     error(client.post("/api/sessions", files={"file": ("scan.nii.gz", b"not a nifti")}), 400)
     error(client.post("/api/sessions", files={"file": ("scan.zip", b"not a zip")}), 400)
+    work = tmp_path / "work"
+    assert sorted(p.name for p in work.iterdir()) == [answer.json()["id"]]  # refused: no folder
 
 
 def dicom_zip(tmp_path: Path) -> bytes:

@@ -90,9 +90,13 @@ def build_router() -> APIRouter:
                  openapi_extra=_OPEN_BODY)
     async def open_session(request: Request, manager: Manager) -> dict[str, Any]:
         session_id = manager.new_id()
-        source, path = await _open_body(request, manager, session_id)
-        image = await run_in_threadpool(read_scan, path)
-        annotation = await run_in_threadpool(manager.open, session_id, source, image)
+        try:
+            source, path = await _open_body(request, manager, session_id)
+            image = await run_in_threadpool(read_scan, path)
+            annotation = await run_in_threadpool(manager.open, session_id, source, image)
+        except Exception:
+            manager.discard_folder(session_id)  # a refused upload leaves nothing behind
+            raise
         info = annotation.info()
         return {k: info[k] for k in ("id", "path", "shape", "spacing", "affine", "unit", "dicom")}
 

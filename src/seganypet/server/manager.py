@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections import OrderedDict
@@ -71,6 +72,13 @@ class SessionManager:
         folder = self.config.work_dir / session_id
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def discard_folder(self, session_id: str) -> None:
+        """Remove the folder of a session that never opened (e.g. a refused upload)."""
+        with self._lock:
+            if session_id in self._open:
+                return
+        shutil.rmtree(self.config.work_dir / session_id, ignore_errors=True)
 
     def new_id(self) -> str:
         """A fresh unguessable id; check the limit before the caller reads anything."""
