@@ -38,6 +38,7 @@ TOP_LEVEL_FORBIDDEN = {
     "preprocess": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "postprocess": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "clicks": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "strokes": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "prompts": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "visualize": (*_UPPER, "seganypet.model", "seganypet.data"),
     "segmentation_outputs": (*_UPPER, "seganypet.model", "seganypet.data"),

@@ -19,6 +19,7 @@ from seganypet.clicks import ClickStrategy
 from seganypet.data.manifest import CaseRecord, filter_records, read_manifest
 from seganypet.errors import InputError
 from seganypet.evaluation.protocol import ClickStep, Segmenter, run_interactive
+from seganypet.evaluation.protocols import protocol_rows
 from seganypet.io.nifti import read_nifti
 from seganypet.volume import Volume
 
@@ -75,10 +76,13 @@ def evaluate_case(
     n_clicks: int,
     strategy: ClickStrategy,
     seed: int = 0,
+    protocol: str = "clicks",
     **protocol_options: Any,
 ) -> list[dict[str, Any]]:
     """Result rows of every target of one case (targets absent from the label map are
-    skipped with a warning: an empty target has no click and no defined DSC)."""
+    skipped with a warning: an empty target has no click and no defined DSC). ``protocol``
+    other than ``"clicks"``: :mod:`seganypet.evaluation.protocols` (method ``"<method>
+    <variant>"``, extra columns)."""
     image, labels = read_case(record)
     rows: list[dict[str, Any]] = []
     for target_id in record.target_ids:
@@ -86,6 +90,14 @@ def evaluate_case(
         if not target.any():
             log.warning("case %s: target %d is absent from the label map; skipped",
                         record.case_id, target_id)
+            continue
+        if protocol != "clicks":
+            found = protocol_rows(protocol, segmenter_factory,
+                                  image, image.with_array(target.astype(np.uint8), unit="mask"),
+                                  n_clicks, strategy, case_rng(seed, record.case_id, target_id),
+                                  **protocol_options)
+            rows.extend({**_step_row(f"{method} {variant}", strategy, record, target_id, step),
+                         **extra} for variant, step, extra in found)
             continue
         steps = run_interactive(
             segmenter_factory, image, image.with_array(target.astype(np.uint8), unit="mask"),
@@ -106,6 +118,7 @@ def evaluate_manifest(
     strategy: ClickStrategy = "random",
     seed: int = 0,
     splits: Collection[str] | None = None,
+    protocol: str = "clicks",
     **protocol_options: Any,
 ) -> list[dict[str, Any]]:
     """Evaluate every labelled case (optionally only some splits) of a manifest.
@@ -118,6 +131,8 @@ def evaluate_manifest(
         strategy: ``"random"`` or ``"center"``.
         seed: base seed of the click generators.
         splits: keep only these splits (None = all).
+        protocol: ``clicks`` (default), ``scribbles``, ``boxes`` or ``suggested``
+            (:mod:`seganypet.evaluation.protocols`).
         protocol_options: passed to :func:`run_interactive` (``tolerance_mm``, ``with_hd95``).
 
     Raises:
@@ -132,7 +147,7 @@ def evaluate_manifest(
     rows: list[dict[str, Any]] = []
     for record in records:
         rows.extend(evaluate_case(record, segmenter_factory, method, n_clicks, strategy, seed,
-                                  **protocol_options))
+                                  protocol, **protocol_options))
     if not rows:
         raise InputError(f"{manifest}: none of the targets is present in its label map")
     return rows

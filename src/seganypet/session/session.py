@@ -42,6 +42,7 @@ from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
+from seganypet.session.uncertainty import Suggestion, suggest
 from seganypet.shape import Shape
 from seganypet.volume import Volume
 
@@ -170,6 +171,12 @@ class Session:
     def add_lasso(self, points: Any, positive: bool = True, world: bool = False) -> Volume:
         """A closed ``(N, 3)`` polygon on one slice, filled."""
         return self.add_shape(Shape.lasso(points, positive, world))
+
+    def suggest(self) -> Suggestion:
+        """Where the model is least sure about the current object: the suggested next click
+        (voxel, positive or negative) and the cross-prompt uncertainty map
+        (:mod:`seganypet.session.uncertainty`). Costs a few decoder calls, no state change."""
+        return suggest(self)
 
     def add_mask(self, mask: Volume | np.ndarray) -> Volume:
         """Use an initial segmentation (on the image grid) as the prompt of the current object."""
