@@ -25,6 +25,10 @@ FORBIDDEN = {
     "evaluation": ("seganypet.train", "seganypet.cli", "seganypet.server"),
     "baseline": ("seganypet.session", "seganypet.cli", "seganypet.evaluation", "seganypet.server"),
     "train": ("seganypet.cli", "seganypet.evaluation", "seganypet.server", "seganypet.baseline"),
+    "server": ("seganypet.train", "seganypet.cli", "seganypet.evaluation"),
+    # the thin client runs in plugins and scripts: no torch, no server stack, no readers
+    "client": ("torch", "fastapi", "starlette", "uvicorn", "seganypet.model", "seganypet.session",
+               "seganypet.io", "seganypet.quantify", "seganypet.train", "seganypet.cli"),
 }
 
 # Top-level modules. The foundation (geometry, clicks, errors, atomic files) imports nothing
