@@ -43,6 +43,7 @@ TOP_LEVEL_FORBIDDEN = {
     "postprocess": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "clicks": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "strokes": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
+    "shape_files": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "prompts": (*_UPPER, "seganypet.model", "seganypet.io", "seganypet.data"),
     "visualize": (*_UPPER, "seganypet.model", "seganypet.data"),
     "segmentation_outputs": (*_UPPER, "seganypet.model", "seganypet.data"),

@@ -41,7 +41,8 @@ from seganypet.volume import Volume
 if TYPE_CHECKING:
     from seganypet.session.session import Session
 
-__all__ = ["ERROR_LEVEL", "Suggestion", "cross_prompt_probability", "suggest"]
+__all__ = ["ERROR_LEVEL", "Suggestion", "cross_prompt_probability", "error_probability",
+           "suggest", "suggest_from"]
 
 JITTERS = 4
 JITTER_MM = 6.0
@@ -156,17 +157,27 @@ def _best_error_region(p_error: np.ndarray, mask: np.ndarray) -> np.ndarray | No
     return best
 
 
-def suggest(session: Session) -> Suggestion:
-    """The suggested next click of the session's current object (module docstring)."""
-    volume = session._require_image()
-    mean = cross_prompt_probability(session)
-    mask = session.mask.array.astype(bool)
-    p_error = np.where(mask, 1.0 - mean, mean).astype(np.float32)
+def suggest_from(probability: np.ndarray, mask: np.ndarray, volume: Volume) -> Suggestion:
+    """The suggestion for a shown ``mask`` (bool ``(I, J, K)``) given the cross-prompt mean
+    probability (:func:`cross_prompt_probability`) on ``volume``'s grid."""
+    p_error = error_probability(probability, mask)
     region = _best_error_region(p_error, mask)
     if region is None:  # nothing likely wrong: the least sure voxel
         index = tuple(int(v) for v in np.unravel_index(int(np.argmax(p_error)), p_error.shape))
     else:  # the deepest of the region's most likely wrong voxels
         top = region & (p_error >= p_error[region].max() - PEAK_BAND)
         index = distance_center(top, volume.spacing)
-    uncertainty = volume.with_array(_entropy_bits(mean), unit="bits")
+    uncertainty = volume.with_array(_entropy_bits(probability), unit="bits")
     return Suggestion(index, not bool(mask[index]), float(p_error[index]), uncertainty)  # type: ignore[arg-type]
+
+
+def error_probability(probability: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Probability that each voxel of the shown ``mask`` is wrong: ``1 - p̄`` inside, ``p̄``
+    outside (float32, same shape)."""
+    return np.where(mask, 1.0 - probability, probability).astype(np.float32)
+
+
+def suggest(session: Session) -> Suggestion:
+    """The suggested next click of the session's current object (module docstring)."""
+    probability = cross_prompt_probability(session)
+    return suggest_from(probability, session.mask.array.astype(bool), session._require_image())
