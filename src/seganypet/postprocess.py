@@ -122,8 +122,14 @@ def _sample_separable(tile: LogitTile, box: Grid, perm: np.ndarray, box_to_tile:
         mats.append(matrix)
         flags.append(inside)
         profiles.append(matrix @ _importance_profile(size))
+    # Only the tile cells some box voxel interpolates from take part (the matrices are zero
+    # elsewhere): a small object's box reads a few cells of the 64^3 logits, not all of them.
+    used = [np.flatnonzero(m.any(axis=0)) for m in mats]
+    cells = tuple(slice(u[0], u[-1] + 1) if u.size else slice(0, 0) for u in used)
+    mats = [m[:, c] for m, c in zip(mats, cells)]
+    logits = tile.logits[cells].astype(np.float32, copy=False)
     # Three BLAS contractions, one per tile axis: (i,j,k) -> (a,j,k) -> (a,k,b) -> (a,b,c).
-    values = np.tensordot(mats[0], tile.logits.astype(np.float32, copy=False), axes=(1, 0))
+    values = np.tensordot(mats[0], logits, axes=(1, 0))
     values = np.tensordot(values, mats[1], axes=(1, 1))
     values = np.tensordot(values, mats[2], axes=(1, 1))
     weights = np.maximum(profiles[0][:, None, None] * profiles[1][None, :, None]

@@ -117,14 +117,15 @@ class MaskDecoder(nn.Module):
         upscaled = self.output_upscaling(src_tokens.transpose(1, 2).reshape(b, -1, g, g, g))
         if skip is not None:
             upscaled = upscaled + _match_batch(skip, b)  # HQ-SAM-style high-res detail
+        # Only the returned tokens' masks are computed (token 0 on a refinement click): the
+        # dot product with the 64^3 features is the decoder's widest step.
+        tokens = range(1, self.num_mask_tokens) if multimask else range(1)
         hyper = torch.stack(
-            [mlp(mask_out[:, i]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1
-        )  # (B, M_all, c_up)
+            [self.output_hypernetworks_mlps[i](mask_out[:, i]) for i in tokens], dim=1
+        )  # (B, M, c_up)
         size = upscaled.shape[-1]
         masks = (hyper @ upscaled.flatten(2)).reshape(b, -1, size, size, size)
-        iou = self.iou_prediction_head(iou_out)  # (B, M_all)
-        chosen = slice(1, None) if multimask else slice(0, 1)
-        masks, iou = masks[:, chosen], iou[:, chosen]
+        iou = self.iou_prediction_head(iou_out)[:, tokens.start:tokens.stop]  # (B, M)
         if self.mask_quality_head is not None and multimask:
             # Only where a choice is made: a refinement click's single mask needs no score.
             iou = iou + self.mask_quality_head(masks, upscaled)

@@ -78,13 +78,22 @@ class CandidateInfo:
 
 @dataclass
 class CandidateSet:
-    """Every first-click candidate of an object; ``image_masks[j]`` is candidate ``M + j``."""
+    """Every first-click candidate of an object: ``model_masks[m]`` (the model's candidate
+    ``m`` pasted on the image grid, first patch only) and ``image_masks[j]`` (candidate
+    ``M + j``)."""
 
     infos: list[CandidateInfo]
     num_model: int
     image_masks: list[BoxMask] = field(default_factory=list)
-    # overlap[m][j]: (part of model candidate m inside image candidate j, their Dice)
+    model_masks: list[BoxMask] = field(default_factory=list)
+    # overlap[m][j]: (share of model candidate m inside image candidate j, their Dice)
     overlap: list[list[tuple[float, float]]] = field(default_factory=list)
+
+    def mask(self, index: int) -> BoxMask:
+        """Candidate ``index`` on the image grid (a model mask within the first patch)."""
+        if index >= self.num_model:
+            return self.image_masks[index - self.num_model]
+        return self.model_masks[index]
 
     def image_mask(self, index: int) -> BoxMask | None:
         """The full-resolution mask of candidate ``index`` if it is an image candidate."""
@@ -115,14 +124,14 @@ def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, iou
     infos = [_info(volume, mask, m, "model", predicted_iou=float(iou))
              for m, (mask, iou) in enumerate(zip(model_masks, ious))]
     if not isocontours or volume.array[seed] <= 0:
-        return CandidateSet(infos, len(logits))
+        return CandidateSet(infos, len(logits), model_masks=model_masks)
     box = grid.box_covering(volume.grid, np.zeros(3), np.full(3, grid.size - 1))
     image_masks = []
     for fraction, mask in isocontour_candidates(volume, seed, box):
         infos.append(_info(volume, mask, len(infos), "isocontour", fraction=fraction))
         image_masks.append(mask)
     overlap = [[_overlap(m, j) for j in image_masks] for m in model_masks]
-    return CandidateSet(infos, len(logits), image_masks, overlap)
+    return CandidateSet(infos, len(logits), image_masks, model_masks, overlap)
 
 
 def _overlap(model: BoxMask, image: BoxMask) -> tuple[float, float]:

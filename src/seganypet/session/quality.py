@@ -19,7 +19,7 @@ import numpy as np
 
 from seganypet.session.safety_net import BoundaryStep
 
-__all__ = ["CALIBRATION_FILE", "Calibration", "load_calibration", "mask_quality"]
+__all__ = ["CALIBRATION_FILE", "Calibration", "fit_isotonic", "load_calibration", "mask_quality"]
 
 CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "weights" / "quality_calibration.json"
 
@@ -48,3 +48,29 @@ def mask_quality(boundary: BoundaryStep, calibration: Calibration | None = None)
     """Expected Dice in [0, 1] of a mask with this boundary (the shipped calibration by default)."""
     calibration = calibration or load_calibration()
     return float(np.clip(calibration(boundary.contrast), 0.0, 1.0))
+
+
+def fit_isotonic(x: np.ndarray, y: np.ndarray) -> Calibration:
+    """Least-squares non-decreasing fit of ``y`` on ``x`` (pool-adjacent-violators).
+
+    Args:
+        x, y: ``(n,)`` raw scores and observed outcomes (e.g. Dice of each candidate).
+    Returns:
+        The knots: one per pooled block, at the block's mean ``x`` and mean ``y``.
+    """
+    order = np.argsort(np.asarray(x, np.float64), kind="stable")
+    xs, ys = np.asarray(x, np.float64)[order], np.asarray(y, np.float64)[order]
+    if xs.size < 2:
+        raise ValueError("an isotonic fit needs at least two points")
+    blocks: list[list[float]] = []  # [sum_x, sum_y, count]
+    for xv, yv in zip(xs, ys):
+        blocks.append([xv, yv, 1.0])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] > blocks[-1][1] / blocks[-1][2]:
+            last = blocks.pop()
+            blocks[-1] = [a + b for a, b in zip(blocks[-1], last)]
+    knots_x = np.array([b[0] / b[2] for b in blocks])
+    knots_y = np.array([b[1] / b[2] for b in blocks])
+    if knots_x.size == 1:  # one block: a constant map
+        knots_x = np.array([xs[0], xs[-1]])
+        knots_y = np.repeat(knots_y, 2)
+    return Calibration(knots_x, knots_y)
