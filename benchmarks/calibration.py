@@ -109,8 +109,10 @@ def main() -> None:
     predicted = np.array([calibration(x) for x in held[:, 0]])
     gap = float(np.mean(np.abs(predicted - held[:, 1])))
     rank = float(np.corrcoef(np.argsort(np.argsort(predicted)), np.argsort(np.argsort(held[:, 1])))[0, 1])
+    ece = sum(n * abs(x - y) for x, y, n in rows) / len(held)
     print(f"fit: {len(fit)} candidates; held-out: {len(held)} candidates")
-    print(f"held-out mean |score - Dice| {gap:.3f}, Spearman rho {rank:.2f}")
+    print(f"held-out: expected calibration error {ece:.3f}, mean |score - Dice| {gap:.3f}, "
+          f"Spearman rho {rank:.2f}")
     print("| bin mean score | observed Dice | n |")
     print("|---|---|---|")
     for x, y, n in rows:
