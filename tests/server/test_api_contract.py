@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import nibabel as nib
@@ -176,3 +177,29 @@ def test_root_serves_the_viewer_page(client) -> None:
         assert client.get("/static/viewer.js").status_code == 200
     else:  # not built: a page saying how to build it, not a server error
         assert page.status_code == 404 and "npm ci" in page.text
+
+
+def test_served_label_map_is_the_sessions_own(client, model, scan_root, liver_click,
+                                              lesion_click) -> None:
+    """The server keeps its label map incrementally; it must equal ``Session.label_map``."""
+    from seganypet import Session, read_pet
+
+    near = [liver_click[0] + 3, liver_click[1], liver_click[2] + 3]
+    script = [("points", {"index": liver_click}), ("points", {"index": near, "positive": False}),
+              ("objects", {"name": "b"}), ("points", {"index": liver_click}),
+              ("points", {"index": lesion_click}), ("reset", None), ("undo", None),
+              ("undo", None)]
+    sid = open_scan(client)["id"]
+    direct = Session(model)
+    direct.set_image(read_pet(scan_root / "case_SUV.nii.gz"))
+    for route, body in script:
+        assert client.post(f"/api/sessions/{sid}/{route}", json=body).status_code == 200
+        if route == "points":
+            direct.add_point(body["index"], body.get("positive", True))
+        elif route == "objects":
+            direct.new_object(body["name"])
+        else:
+            getattr(direct, route)()
+        raw = gzip.decompress(client.get(f"/api/sessions/{sid}/labels").content)
+        served = nib.Nifti1Image.from_bytes(raw)
+        assert np.array_equal(np.asarray(served.dataobj), direct.label_map.array), route

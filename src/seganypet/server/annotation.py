@@ -99,7 +99,7 @@ class Annotation:
         with self._model_lock:
             self._session.add_point(tuple(float(v) for v in index), positive=bool(positive))
         self.clicks += 1
-        patch = self._refresh()
+        patch = self._refresh(current_only=True)
         state = self.state(patch)
         self.log.event("click", state["object"], state["name"], index=list(index),
                        positive=bool(positive), voxels=state["voxels"],
@@ -124,7 +124,7 @@ class Annotation:
 
     def reset(self) -> dict:
         self._session.reset()
-        patch = self._refresh()
+        patch = self._refresh(current_only=True)
         self.log.event("reset", self.current, self._name(self.current))
         return self.state(patch)
 
@@ -136,7 +136,7 @@ class Annotation:
             raise ApiError(409, f"{verb} is not offered by this session's model")
         with self._model_lock:
             step()
-        patch = self._refresh()
+        patch = self._refresh(current_only=True)
         self.log.event(verb, self.current, self._name(self.current))
         return self.state(patch)
 
@@ -179,10 +179,27 @@ class Annotation:
     def _name(self, label: int) -> str:
         return self._session.label_names.get(label, f"object_{label}")
 
-    def _refresh(self) -> dict | None:
+    def _next_labels(self, current_only: bool) -> np.ndarray:
+        """The session's label map now.
+
+        When only the newest object was edited, it is rebuilt from the cached map and that
+        object's mask, by the rule of ``Session.label_map`` (earlier objects keep their voxels,
+        the newest takes the free ones), instead of re-layering every object: ~5x fewer passes
+        over a whole-body volume per click.
+        """
+        label = self.current
+        if not current_only or label > np.iinfo(self._labels.dtype).max:
+            return self._session.label_map.array
+        mask = self._session.mask.array > 0
+        after = self._labels.copy()
+        after[after == label] = 0
+        after[mask & (after == 0)] = label
+        return after
+
+    def _refresh(self, current_only: bool = False) -> dict | None:
         """Re-read the session's label map; drop the summaries of labels in the changed box."""
         self.last_used = time.time()
-        after = self._session.label_map.array
+        after = self._next_labels(current_only)
         patch = changed_patch(self._labels, after)
         if patch is not None:
             (i0, j0, k0), (i1, j1, k1) = patch["box"]
