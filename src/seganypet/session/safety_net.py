@@ -16,6 +16,7 @@ surface to a flat, cold region, a mask inside the object puts both shells on the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -42,8 +43,9 @@ class BoxMask:
     lo: np.ndarray
     array: np.ndarray
 
-    @property
+    @cached_property
     def voxels(self) -> int:
+        """Voxels in the mask (cached: the selection rule asks often; the array never changes)."""
         return int(self.array.sum())
 
     def full(self, shape: tuple[int, int, int]) -> np.ndarray:
