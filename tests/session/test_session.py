@@ -7,6 +7,8 @@ the candidate choice use tiny models made to give known logits (``constant_model
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ import torch
 from seganypet.errors import InputError
 from seganypet.model import build_model
 from seganypet.session import Session
+from seganypet.session.state import PackedMask
 from seganypet.volume import Volume
 
 
@@ -190,3 +193,80 @@ def test_add_mask_prompts_a_patch_at_the_mask(tiny_model) -> None:
         session.add_mask(np.zeros(vol.shape, bool))
     with pytest.raises(InputError, match="shape"):
         session.add_mask(np.ones((3, 3, 3), bool))
+
+
+def test_refused_candidate_index_leaves_the_state_unchanged() -> None:
+    session = Session(candidate_model(), multimask=True, keep_clicked_components=False,
+                      safety_net=False)
+    session.set_image(phantom(np.eye(4)))
+    session.add_point((24, 22, 20))
+    before, history = session.mask.array.copy(), len(session._history)
+    for bad in (1.5, True, "1", 3, -1):
+        with pytest.raises(InputError, match="candidate"):
+            session.select_candidate(bad)  # type: ignore[arg-type]
+    assert len(session._history) == history and session.current.chosen_candidate == 1
+    assert np.array_equal(session.mask.array, before)
+    assert not session.select_candidate(np.int64(0)).array.any()  # numpy integers are fine
+
+
+def reachable_array_bytes(root: object) -> int:
+    """nbytes of the distinct arrays reachable from ``root`` (views counted once, by owner)."""
+    owners: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            while isinstance(item.base, np.ndarray):
+                item = item.base
+            owners[id(item)] = item.nbytes
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif hasattr(item, "__dataclass_fields__"):
+            stack.extend(getattr(item, name) for name in item.__dataclass_fields__)
+    return sum(owners.values())
+
+
+@pytest.mark.slow
+def test_undo_memory_follows_what_changed_and_undo_stays_exact() -> None:
+    """200 clicks on a 96^3 scan: the undo history holds what each click changed (the packed
+    mask box, the re-decoded tile's logits), far below one full-mask copy per click; undoing
+    all 200 gives back every earlier mask bit-for-bit."""
+    vol = phantom(np.diag([3.0, 3.0, 3.0, 1.0]), shape=(96, 96, 96))
+    session = Session(constant_model(+1.0), max_tiles=1)  # mask = the first patch (~9 %)
+    session.set_image(vol)
+    rng = np.random.default_rng(0)
+    centre = np.array(vol.shape) / 2
+    masks = []
+    for n in range(200):
+        session.add_point(tuple(centre + rng.integers(-8, 9, 3)), positive=n % 3 != 2)
+        masks.append(hashlib.sha1(session.mask.array.tobytes()).hexdigest())
+    full_copies = 200 * session.mask.array.nbytes  # what one deep copy per click held
+    undo_bytes = reachable_array_bytes(session._history)
+    assert 0 < undo_bytes < 0.1 * full_copies, (undo_bytes, full_copies)
+    for expected in reversed(masks[:-1]):
+        session.undo()
+        assert hashlib.sha1(session.mask.array.tobytes()).hexdigest() == expected
+    session.undo()
+    assert not session.mask.array.any() and not session.current.clicks
+
+
+def test_state_arrays_are_read_only(tiny_model) -> None:
+    """Snapshots share the state's arrays, so writing into them in place is refused."""
+    session = Session(tiny_model)
+    session.set_image(phantom(np.eye(4)))
+    session.add_point((24, 22, 20))
+    tile = session.current.tiles[(0, 0, 0)]
+    for array in (session.current.mask, tile.logits, session.mask.array):
+        with pytest.raises(ValueError, match="read-only"):
+            array[(0,) * array.ndim] = 1
+
+
+@pytest.mark.parametrize("values", [np.zeros((5, 6, 7), np.uint8), np.eye(7, dtype=bool)[None],
+                                    np.arange(210, dtype=np.uint16).reshape(5, 6, 7) % 4])
+def test_packed_mask_round_trip_is_exact(values: np.ndarray) -> None:
+    mask = np.zeros((9, 10, 11), values.dtype)
+    mask[2:2 + values.shape[0], 1:1 + values.shape[1], 3:3 + values.shape[2]] = values
+    restored = PackedMask.of(mask).unpack()
+    assert restored.dtype == mask.dtype and np.array_equal(restored, mask)

@@ -130,7 +130,8 @@ class TileDecoder:
             labels.append(1)
         point_coords = torch.tensor(np.asarray(coords), dtype=torch.float32)[None].to(self.device)
         point_labels = torch.tensor(labels, dtype=torch.long)[None].to(self.device)
-        mask_logits = torch.from_numpy(np.ascontiguousarray(prompt, np.float32))[None, None]
+        # A copy: the prompt may be a tile's stored logits, read-only (session.state)
+        mask_logits = torch.from_numpy(np.array(prompt, np.float32))[None, None]
         logits, iou = self.model.decode(embedding, point_coords, point_labels,
                                         mask_logits.to(self.device), multimask=multimask)
         return (logits[0].float().cpu().numpy(), iou[0].float().cpu().numpy())
@@ -143,5 +144,5 @@ class TileDecoder:
         point = volume.grid.index_in(low, click.point)
         at_click = np.array([ndimage.map_coordinates(c, point[:, None], order=1, mode="nearest")[0]
                              for c in logits])
-        chosen = choose_candidate(torch.from_numpy(at_click)[None], torch.from_numpy(ious)[None])
+        chosen = choose_candidate(torch.from_numpy(at_click)[None], torch.tensor(ious)[None])
         return int(chosen[0])

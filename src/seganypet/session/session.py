@@ -40,7 +40,7 @@ from seganypet.session.decoding import TileDecoder
 from seganypet.session.quality import mask_quality
 from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
-from seganypet.session.state import ObjectState, TileKey, TileState
+from seganypet.session.state import ObjectSnapshot, ObjectState, TileKey, TileState
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
 from seganypet.session.uncertainty import Suggestion, suggest
 from seganypet.shape import Shape
@@ -88,7 +88,8 @@ class Session:
         self._cache_size = cache_size
         self._volume: Volume | None = None
         self._objects: list[ObjectState] = []
-        self._history: list[tuple[int, ObjectState | None]] = []
+        # (object position, its state before the interaction; None = undo of new_object)
+        self._history: list[tuple[int, ObjectSnapshot | None]] = []
 
     # ------------------------------------------------------------------ image and objects
     def set_image(self, volume: Volume) -> None:
@@ -206,7 +207,7 @@ class Session:
         if snapshot is None:  # undo of new_object
             del self._objects[position:]
         else:
-            self._objects[position] = snapshot
+            self._objects[position] = snapshot.restore()
 
     def reset(self) -> None:
         """Clear the current object's prompts and mask (undoable)."""
@@ -251,6 +252,10 @@ class Session:
     def select_candidate(self, k: int) -> Volume:
         """Switch the current object to first-click candidate ``k`` (re-runs the extension)."""
         count = len(self.candidates) or len(self.candidate_ious)
+        # Checked before the undo step is pushed: a refused index leaves the state untouched.
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise InputError(f"candidate index must be an integer, got {k!r}")
+        k = int(k)
         if not 0 <= k < count:
             raise InputError(f"candidate {k} does not exist; there are {count}")
         self._push_undo()
