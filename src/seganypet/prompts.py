@@ -46,11 +46,12 @@ def parse_triplet(text: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
-# A person clicks a few times per object (autoPET IV allows 10 + 10); every click costs a
-# model decode and an undo snapshot of about one full-volume mask (15 MB on a 200x200x400
-# scan, measured), so thousands would run for minutes and use gigabytes.
-MAX_CLICKS = 100
-# Far above any real prompt file (100 clicks are ~5 kB); bounds parse time and nesting.
+# A person clicks a few times per object (autoPET IV allows 10 + 10). Every click costs a
+# model decode (~0.1-1 s) and an undo step of what it changed (the mask's bit-packed box and
+# the re-decoded patches' logits, seganypet.session.state; 200 clicks on a 96^3 scan keep
+# < 10 % of one full mask per click), so 1000 clicks bound a file's run time to minutes.
+MAX_CLICKS = 1000
+# Far above any real prompt file (1000 clicks are ~50 kB); bounds parse time and nesting.
 MAX_PROMPT_FILE_BYTES = 1_000_000
 _OBJECT_KEYS = frozenset({"name", "points", "negative", "space"})
 _AUTOPET_KEYS = frozenset({"tumor", "background"})
