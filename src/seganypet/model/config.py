@@ -12,6 +12,7 @@ first two axes swapped and ``[sin, cos, sin]`` channels. Presets trained here ke
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,6 +22,20 @@ from seganypet.errors import InputError, check_known_fields
 from seganypet.preprocess import INTENSITY_METHODS
 
 __all__ = ["PRESETS", "ModelConfig", "get_preset"]
+
+# Integer fields that may be 0 (off); every other integer field must be >= 1.
+_MIN_INT = {"window_size": 0, "skip_channels": 0}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_positive(value: Any) -> bool:
+    """A finite number > 0 (JSON true/false and text are not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value) and value > 0
+
 
 # "zscore_nonzero": upstream per-crop z-score over voxels > 0 with unbiased std.
 # "log1p_suv": log1p(max(SUV, 0)); no per-patch statistics, so a lesion's intensity means the
@@ -71,11 +86,35 @@ class ModelConfig:
     mask_quality_head: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "spacing_mm", tuple(float(s) for s in self.spacing_mm))
-        object.__setattr__(self, "encoder_global_blocks", tuple(self.encoder_global_blocks))
-        problems = self._problems()
+        # Types and ranges first: the size rules below divide by these fields.
+        problems = self._field_problems()
+        if not problems:
+            object.__setattr__(self, "spacing_mm", tuple(float(s) for s in self.spacing_mm))
+            object.__setattr__(self, "encoder_global_blocks", tuple(self.encoder_global_blocks))
+            problems = self._problems()
         if problems:
             raise InputError(f"invalid model config {self.name!r}: " + "; ".join(problems))
+
+    def _field_problems(self) -> list[str]:
+        """Each field of the wrong type or out of range, named (from the annotations)."""
+        out: list[str] = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "int" and not (_is_int(value) and value >= _MIN_INT.get(f.name, 1)):
+                out.append(f"{f.name} must be an integer >= {_MIN_INT.get(f.name, 1)}, "
+                           f"got {value!r}")
+            elif f.type == "float" and not _is_positive(value):
+                out.append(f"{f.name} must be a finite number > 0, got {value!r}")
+            elif f.type in ("str", "bool") and type(value).__name__ != f.type:
+                out.append(f"{f.name} must be a {f.type}, got {value!r}")
+        spacing = self.spacing_mm
+        if isinstance(spacing, (str, bytes)) or not isinstance(spacing, (tuple, list)) \
+                or len(spacing) != 3 or not all(_is_positive(v) for v in spacing):
+            out.append(f"spacing_mm must be three finite numbers > 0 (mm), got {spacing!r}")
+        blocks = self.encoder_global_blocks
+        if not isinstance(blocks, (tuple, list)) or not all(_is_int(b) for b in blocks):
+            out.append(f"encoder_global_blocks must be a list of block indices, got {blocks!r}")
+        return out
 
     def _problems(self) -> list[str]:
         """Every inconsistency in the sizes, as human-readable sentences."""
