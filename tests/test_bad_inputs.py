@@ -326,6 +326,8 @@ CASES = [
                                                     "{i}/existing_file.txt"), "existing file"),
     Case("train-baseline --voxel-mm inf", _cmd("train-baseline", "-o", "{o}/b", "--voxel-mm",
                                                "inf"), "--voxel-mm"),
+    Case("train-baseline --device banana", _cmd("train-baseline", "-o", "{o}/b", "--device",
+                                                "banana"), "--device"),
     Case("export-model --name ../x", _cmd("export-model", "{i}/hostile_run", "--name", "../x"),
          "--name"),
     Case("export-model -o x.pt", _cmd("export-model", "{i}/hostile_run", "-o", "{o}/x.pt"),

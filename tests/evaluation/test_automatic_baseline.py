@@ -95,7 +95,8 @@ def test_whole_scan_prediction_lands_on_the_original_grid_for_any_storage_order(
 def test_train_baseline_then_evaluate_it_end_to_end(tmp_path) -> None:
     out = tmp_path / "segresnet"
     assert main(["train-baseline", "-o", str(out), "--max-steps", "3", "--patch-size", "32",
-                 "--spacing-mm", "8", "--phantom-voxel-mm", "8", "--threads", "1"]) == 0
+                 "--spacing-mm", "8", "--phantom-voxel-mm", "8", "--threads", "1",
+                 "--device", "cpu"]) == 0
     model = load_supervised(out)
     assert model.info["steps"] == 3 and model.class_names[-1] == "lesion"
     assert len((out / "log.csv").read_text().splitlines()) == 1 + 3

@@ -5,7 +5,7 @@ promptable model, so the tables say what interaction buys. Training is plain nnU
 supervised learning: multi-class patches (:mod:`seganypet.baseline.patches`), MONAI
 ``DiceCELoss`` (softmax, one-hot), AdamW with a polynomial learning-rate decay over the *time budget* (the run stops
 at ``max_minutes`` with the rate at zero, so a CPU-time-matched run ends converged rather than
-cut mid-schedule), bf16 autocast on CPU. The model file: :mod:`seganypet.baseline.network`.
+cut mid-schedule), bf16 autocast where the device has fast bf16 kernels. The model file: :mod:`seganypet.baseline.network`.
 """
 
 from __future__ import annotations
@@ -68,15 +68,20 @@ def _poly_lr(base: float, fraction: float) -> float:
     return base * max(0.0, 1.0 - fraction) ** 0.9
 
 
-def train_supervised(config: SupervisedConfig, out_dir: str | Path) -> SupervisedModel:
+def train_supervised(config: SupervisedConfig, out_dir: str | Path,
+                     device: str | torch.device = "cpu") -> SupervisedModel:
     """Train until the time budget (or ``max_steps``) is spent; write ``model.safetensors``
-    (+ ``model.json``) and ``log.csv`` into ``out_dir``. Returns the trained model."""
+    (+ ``model.json``) and ``log.csv`` into ``out_dir``. Returns the trained model (on the CPU).
+
+    ``device`` is where the network trains (a torch device string); it is not part of the
+    config because it does not change what is learnt, only where."""
     out = Path(out_dir)
+    device = torch.device(device)
     out.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    network = build_segresnet(config)
+    network = build_segresnet(config).to(device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
@@ -95,10 +100,10 @@ def train_supervised(config: SupervisedConfig, out_dir: str | Path) -> Supervise
         for group in optimizer.param_groups:
             group["lr"] = _poly_lr(config.lr, fraction)
         batch = next(batches)
-        with torch.autocast("cpu", dtype=torch.bfloat16,
-                            enabled=config.amp and bf16_is_fast("cpu")):
-            logits = network(batch.images)
-        loss = loss_fn(logits.float(), batch.labels)
+        with torch.autocast(device.type, dtype=torch.bfloat16,
+                            enabled=config.amp and bf16_is_fast(device)):
+            logits = network(batch.images.to(device))
+        loss = loss_fn(logits.float(), batch.labels.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 12.0)
@@ -113,7 +118,7 @@ def train_supervised(config: SupervisedConfig, out_dir: str | Path) -> Supervise
     info = {"steps": step, "minutes": (time.perf_counter() - start) / 60,
             "patches": step * config.batch_size, "threads": torch.get_num_threads(),
             "final_loss": float(np.mean([r["loss"] for r in rows[-20:]])) if rows else None}
-    model = SupervisedModel(network.eval(), config, info)
+    model = SupervisedModel(network.to("cpu").eval(), config, info)
     save_supervised(model, out / "model.safetensors")
     _write_log(rows, out / "log.csv")
     return model

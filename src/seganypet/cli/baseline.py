@@ -6,7 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from seganypet.cli._options import add_seed_argument, finite_float, positive_int
+from seganypet.cli._options import (add_device_argument, add_seed_argument, check_device,
+                                    finite_float, positive_int)
 
 __all__ = ["register", "run"]
 
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "phantom --voxel-mm`; default: drawn per case)")
     add_seed_argument(parser, "seed of the phantoms and the weights")
     parser.add_argument("--threads", type=positive_int, help="torch threads (default: torch's choice)")
+    add_device_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from seganypet.baseline.training import train_supervised
     from seganypet.io.outputs import OutputFolder, guard_outputs
 
+    device = check_device(args.device)
     guard_outputs([OutputFolder(args.output, "-o", _OUTPUT_NAMES)], [])
     config = SupervisedConfig(
         patch_size=args.patch_size, spacing_mm=args.spacing_mm, init_filters=args.init_filters,
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps, phantom_voxel_mm=args.voxel_mm, seed=args.seed,
         threads=args.threads)
     logging.getLogger("seganypet").setLevel(logging.INFO)
-    model = train_supervised(config, args.output)
+    model = train_supervised(config, args.output, device=device)
     print(f"trained {model.info['steps']} steps in {model.info['minutes']:.1f} min; "
           f"model {args.output / 'model.safetensors'}")
     return 0
