@@ -91,7 +91,7 @@ class Tally:
             "bins": [{"lo": float(a), "hi": float(b), "voxels": int(n), "mean_p_error": float(p),
                       "observed_error": float(o)}
                      for a, b, n, p, o in zip(BINS[:-1], BINS[1:], self.count, mean_p, observed)],
-            "suggestions": int(len(s)),
+            "suggestions": len(s),
             "suggestion_hit_rate": float(s[:, 1].mean()) if len(s) else float("nan"),
             "suggestion_mean_p_error": float(s[:, 0].mean()) if len(s) else float("nan"),
             "positive_suggestions": int(s[:, 2].sum()) if len(s) else 0,
@@ -138,7 +138,7 @@ def plot(tallies: dict[str, Tally], path: Path) -> None:
         mean_p = [b["mean_p_error"] for b in s["bins"]]
         observed = [b["observed_error"] for b in s["bins"]]
         ax.plot(mean_p, observed, marker="o", label=f"{name} (ECE {s['ece']:.3f})")
-        bars.bar(centres + (0.02 if name != list(tallies)[0] else -0.02), tally.count, width=0.04,
+        bars.bar(centres + (0.02 if name != next(iter(tallies)) else -0.02), tally.count, width=0.04,
                  label=name, log=True)
     ax.set_xlabel("predicted error probability (cross-prompt)")
     ax.set_ylabel("observed error frequency")

@@ -18,6 +18,7 @@ Malformed shapes raise :class:`~seganypet.errors.InputError` with one line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -89,7 +90,7 @@ class Shape:
             if len(array) < 3:
                 raise InputError(f"a lasso needs at least 3 points, got {len(array)}")
             if not self.world:
-                self.slice_axis  # raises when the points are not on one slice
+                _ = self.slice_axis  # raises when the points are not on one slice
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -187,7 +188,7 @@ def _segment_voxels(points: np.ndarray) -> np.ndarray:
     if len(points) == 1:
         return np.rint(points).astype(np.int64)
     parts = []
-    for a, b in zip(points[:-1], points[1:]):
+    for a, b in pairwise(points):
         steps = max(1, int(np.ceil(4 * np.max(np.abs(b - a)))))
         t = np.linspace(0.0, 1.0, steps + 1)[:, None]
         parts.append(a + t * (b - a))

@@ -36,7 +36,8 @@ from seganypet.shape import Shape
 from seganypet.strokes import box_2d, box_3d, next_scribble
 from seganypet.volume import Volume
 
-__all__ = ["PROTOCOLS", "DrawingSegmenter", "InteractionStep", "run_protocol", "with_auc"]
+__all__ = ["PROTOCOLS", "DrawingSegmenter", "InteractionStep", "auc_table", "protocol_rows",
+           "run_protocol", "with_auc"]
 
 PROTOCOLS: tuple[str, ...] = ("clicks", "scribbles", "boxes", "suggested")
 # The user variants each protocol runs (one fresh segmenter each).
@@ -75,7 +76,7 @@ class InteractionStep(ClickStep):
 def _representative(shape: Shape) -> Click:
     points = shape.array
     where = points.mean(axis=0) if shape.kind == "box" else points[len(points) // 2]
-    return Click(tuple(int(round(v)) for v in where), shape.positive)
+    return Click(tuple(round(float(v)) for v in where), shape.positive)
 
 
 class _Scorer:
@@ -192,3 +193,22 @@ def protocol_rows(protocol: str, segmenter_factory: Callable[[], DrawingSegmente
             out.append((variant, step, {"protocol": variant, "interaction": step.kind,
                                         "dmm": step.dmm, "auc_dice": a_dice, "auc_dmm": a_dmm}))
     return out
+
+
+def auc_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: per method, the median (over targets) Dice after the last interaction and
+    the median normalised AUC-Dice and AUC-DMM over all interactions."""
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["method"], row["case_id"], str(row["target_id"]))
+        if "auc_dice" in row and (key not in last or row["click"] > last[key]["click"]):
+            last[key] = row
+    methods = sorted({m for m, _, _ in last})
+    lines = ["| method | targets | interactions | Dice (last) | AUC-Dice | AUC-DMM |",
+             "|---|---|---|---|---|---|"]
+    for method in methods:
+        final = [r for (m, _, _), r in last.items() if m == method]
+        median = {k: float(np.nanmedian([r[k] for r in final])) for k in ("dice", "auc_dice", "auc_dmm")}
+        lines.append(f"| {method} | {len(final)} | {max(r['click'] for r in final)} "
+                     f"| {median['dice']:.3f} | {median['auc_dice']:.3f} | {median['auc_dmm']:.3f} |")
+    return "\n".join(lines) + "\n"

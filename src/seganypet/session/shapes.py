@@ -202,7 +202,7 @@ def constrain_mask(mask: np.ndarray, obj: ObjectState, volume: Volume, keep_clic
                 view = out[constraint.region.slices]
                 view[constraint.region.crop] = constraint.value
     if keep_clicked and out.any():
-        seeds = [tuple(int(round(v)) for v in c.index) for c in obj.clicks if c.positive]
+        seeds = [tuple(round(float(v)) for v in c.index) for c in obj.clicks if c.positive]
         out = keep_components_with_seeds(out, seeds)  # type: ignore[arg-type]
     return out.astype(np.uint8)
 
