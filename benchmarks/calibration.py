@@ -13,6 +13,7 @@ drawn on the *held-out* seeds only.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def reliability(calibration: Calibration, pairs: np.ndarray, bins: int = 8
     predicted = np.clip([calibration(x) for x in pairs[:, 0]], 0, 1)
     edges = np.linspace(0, 1, bins + 1)
     rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         inside = (predicted >= lo) & ((predicted < hi) | (hi == 1.0))
         if inside.any():
             rows.append((float(predicted[inside].mean()), float(pairs[inside, 1].mean()),

@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from seganypet.session.quality import (CALIBRATION_FILE, fit_isotonic, load_calibration,
-                                       mask_quality)
+from seganypet.session.quality import CALIBRATION_FILE, fit_isotonic, load_calibration, mask_quality
 from seganypet.session.safety_net import BoundaryStep
 
 

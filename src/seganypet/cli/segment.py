@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_device_argument(parser)
     parser.add_argument("--candidate", type=int, metavar="K",
                         help="use first-click candidate K instead of the best-scored one")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--grow", type=positive_int, default=0, metavar="N",
+                       help="show the first-click candidate N steps larger (by volume)")
+    sizes.add_argument("--shrink", type=positive_int, default=0, metavar="N",
+                       help="show the first-click candidate N steps smaller (by volume)")
     parser.add_argument("--max-tiles", type=positive_int, default=32,
                         help="limit of patches per object for large targets (default 32)")
     parser.add_argument("--no-preview", action="store_true", help="do not write the PNG preview")
@@ -102,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     session = Session(model, device=args.device, max_tiles=args.max_tiles)
     session.set_image(image)
     start = time.perf_counter()
-    drawn = apply_prompts(session, objects, args.candidate)
+    drawn = apply_prompts(session, objects, args.candidate, args.grow - args.shrink)
     elapsed = time.perf_counter() - start
     stats = write_segmentation_outputs(image, session.label_map, session.label_names, paths, drawn)
     _print_summary(stats, paths, elapsed)

@@ -40,8 +40,7 @@ from seganypet.postprocess import LogitTile, keep_components_with_seeds, paste_m
 from seganypet.preprocess import PatchGrid, sample_volume
 from seganypet.session.decoding import PROMPT_MASK_LOGIT
 from seganypet.session.quality import mask_quality
-from seganypet.session.safety_net import (BoundaryStep, BoxMask, boundary_step,
-                                          isocontour_candidates)
+from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step, isocontour_candidates
 from seganypet.volume import Volume
 
 __all__ = ["SWITCH_RATIO", "CandidateInfo", "CandidateSet", "build_candidate_set",

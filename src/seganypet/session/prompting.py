@@ -12,12 +12,13 @@ __all__ = ["apply_prompts"]
 
 
 def apply_prompts(session: Session, objects: Sequence[ObjectPrompts],
-                  candidate: int | None = None) -> list[Click]:
+                  candidate: int | None = None, steps: int = 0) -> list[Click]:
     """Segment every object with its clicks, in order; the first object reuses the current one.
 
     World clicks are converted to voxel indices by the session (once). ``candidate`` switches
-    every object to that first-click candidate. Returns every click as a voxel index (for the
-    preview), tagged with its object's name.
+    every object to that first-click candidate; then ``steps`` > 0 grows (< 0 shrinks) it by
+    that many candidates. Returns every click as a voxel index (for the preview), tagged with
+    its object's name.
     """
     for n, obj in enumerate(objects):
         if n == 0:
@@ -28,4 +29,6 @@ def apply_prompts(session: Session, objects: Sequence[ObjectPrompts],
             session.add_click(click)
         if candidate is not None:
             session.select_candidate(candidate)
+        for _ in range(abs(steps)):
+            session.grow() if steps > 0 else session.shrink()
     return session.clicks

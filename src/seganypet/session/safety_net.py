@@ -24,7 +24,7 @@ from scipy import ndimage
 from seganypet.quantify.delineation import isocontour_family
 from seganypet.volume import Volume
 
-__all__ = ["FRACTIONS", "BoxMask", "BoundaryStep", "boundary_step", "isocontour_candidates"]
+__all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "boundary_step", "isocontour_candidates"]
 
 # Fractions of the local SUVmax, largest first (smallest mask first): 0.41 is the EANM
 # isocontour; 0.3 reaches organ scale on a homogeneous organ; 0.7 a lesion's hot core.
