@@ -12,8 +12,9 @@ the final numbers were measured. ``step`` is the boundary step of
 :mod:`seganypet.session.safety_net`; ``m`` the model's choice
 (:func:`seganypet.model.candidates.choose_candidate`).
 
-1. **Veto**: if some isocontour has a step at least ``SWITCH_RATIO`` (2) times the step of
-   ``m``, the isocontours are the pool. The image then shows a clearly sharper uptake edge
+1. **Veto**: if some isocontour no larger than ``MAX_GROWTH`` (3) times the model's largest
+   candidate has a step at least ``SWITCH_RATIO`` (2) times the step of ``m``, those
+   isocontours are the pool (amendment of 14:20 UTC: the size bound, see docs/results.md). The image then shows a clearly sharper uptake edge
    than the model's surface: the signature of a mask that leaked into lower surrounding
    uptake (organ-sized mask on a hot lesion), stopped short inside a homogeneous organ, or
    missed the object. A factor of two keeps the model wherever the two are comparable, as on
@@ -47,6 +48,7 @@ __all__ = ["SWITCH_RATIO", "CandidateInfo", "CandidateSet", "build_candidate_set
            "choose_shown", "shown_image_mask", "shown_logits", "step_to"]
 
 SWITCH_RATIO = 2.0
+MAX_GROWTH = 3.0
 CONTAIN = 0.9
 SAME_OBJECT = 0.6
 FLAT_TOP = 0.05
@@ -153,9 +155,12 @@ def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
         return model_choice
     shown = candidates.infos[model_choice]
     model_step = max(shown.boundary.step, 0.0)
-    best = max(c.boundary.step for c in image)
+    largest = max(c.volume_ml for c in candidates.infos[:candidates.num_model])
+    limit = MAX_GROWTH * largest if largest > 0 else np.inf  # no model mask: no bound
+    bounded = [c for c in image if c.volume_ml <= limit]
+    best = max((c.boundary.step for c in bounded), default=0.0)
     if best > 0 and best >= SWITCH_RATIO * model_step:
-        pool = image
+        pool = bounded
     else:
         overlap = candidates.overlap[model_choice]
         pool = [c for j, c in enumerate(image) if c.volume_ml > shown.volume_ml
