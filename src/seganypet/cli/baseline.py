@@ -6,8 +6,13 @@ import argparse
 import logging
 from pathlib import Path
 
-from seganypet.cli._options import (add_device_argument, add_seed_argument, check_device,
-                                    finite_float, positive_int)
+from seganypet.cli._options import (
+    add_device_argument,
+    add_seed_argument,
+    check_device,
+    finite_float,
+    positive_int,
+)
 
 __all__ = ["register", "run"]
 
