@@ -182,8 +182,9 @@ def read_shape_file(path: str | os.PathLike[str], kind: str) -> list[Shape]:
     return shapes
 
 
-def parse_box(text: str) -> Shape:
-    """``"i0,j0,k0,i1,j1,k1"`` (or spaces) -> a positive voxel box; InputError otherwise."""
+def parse_box(text: str, world: bool = False) -> Shape:
+    """``"i0,j0,k0,i1,j1,k1"`` (or spaces) -> a positive box (voxel indices, or RAS mm corners
+    when ``world``); InputError otherwise."""
     parts = text.replace(",", " ").split()
     try:
         values = [float(p) for p in parts]
@@ -191,4 +192,4 @@ def parse_box(text: str) -> Shape:
         values = []
     if len(values) != 6 or not all(math.isfinite(v) for v in values):
         raise InputError(f"a box needs six numbers i0,j0,k0,i1,j1,k1 — got {text!r}")
-    return Shape.box(values[:3], values[3:])
+    return Shape.box(values[:3], values[3:], world=world)
