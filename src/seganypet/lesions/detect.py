@@ -1,0 +1,328 @@
+"""Whole-body lesion mode: every lesion of a scan from automatic prompts.
+
+Pipeline (one :class:`~seganypet.session.Session` on the scan, one object per prompt):
+
+1. **Frame and liver**: the body frame and the automatic liver (:mod:`.anatomy`,
+   :mod:`.liver`); the PERCIST threshold is ``1.5 × liver mean + 2 × SD`` (or a fixed SUV).
+2. **Hot spots**: 18-connected components of ``SUV >= threshold`` inside the body, at least
+   ``min_spot_ml``.
+3. **Physiological uptake**: the spots the anatomy rules name (:mod:`.organs`) are prompted
+   once each; their model mask ∩ the hot voxels, plus the spot, is that organ's region; every
+   other spot lying mostly inside an organ region is that organ too.
+4. **One prompt per remaining spot**, hottest first, at its SUVmax voxel. The guard against
+   the model's leaks into neighbouring uptake is the hot spot itself: ``core`` = the region
+   around the seed above ``bg + core_fraction × (SUVmax − bg)`` (``bg`` the local
+   background, never below the threshold), ``extent`` = the same at ``extent_fraction``
+   without the threshold floor. Of the model's first-click candidates the one with the best
+   Dice against ``core`` is kept; the lesion is ``(model ∩ extent) ∪ core``, minus organ
+   regions and earlier lesions.
+5. **Drop what the model rejects**: the score is that best Dice; below ``min_score`` the
+   model's mask does not describe the hot spot and the candidate is dropped. Small faint
+   blobs (< ``faint_ml`` and SUVmax < ``min_contrast`` × the local background) are dropped. A spot whose
+   SUVmax voxel already lies in an earlier lesion is merged into it (no second prompt).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from tqdm import tqdm
+
+from seganypet.errors import InputError
+from seganypet.evaluation.metrics import dice
+from seganypet.lesions.anatomy import BodyFrame, body_frame
+from seganypet.lesions.hotspots import HotSpot, find_hot_spots, local_hot_region
+from seganypet.lesions.liver import LiverFinding, find_liver
+from seganypet.lesions.organs import ORGAN_MIN_ML, PHYSIOLOGICAL_ORGANS, organ_candidates
+from seganypet.volume import Volume
+
+__all__ = ["LesionResult", "LesionSettings", "find_lesions"]
+
+log = logging.getLogger(__name__)
+
+_MAX_TILES = 4
+
+
+@dataclass(frozen=True)
+class LesionSettings:
+    """How lesion mode runs.
+
+    Args:
+        threshold: fixed SUV cut-off for hot spots; None = PERCIST from the automatic liver.
+        exclude_organs: physiological organs to suppress (``organs.PHYSIOLOGICAL_ORGANS``).
+        min_spot_ml: hot spots smaller than this are noise.
+        core_fraction, extent_fraction: the hot-spot guard (module docstring, step 4).
+        min_score: candidates whose model mask agrees less with the hot core are dropped.
+        faint_ml, min_contrast: lesions smaller than ``faint_ml`` whose SUVmax is less than
+            ``min_contrast`` × their local background are dropped (heterogeneous organ
+            uptake, e.g. bowel and stomach, makes such blobs; lesions are rarely both).
+        guard: ``"hybrid"`` (step 4), ``"model"`` (the model's mask alone) or ``"hot"``
+            (the core alone: the threshold method without the model), for measurements.
+    """
+
+    threshold: float | None = None
+    exclude_organs: tuple[str, ...] = PHYSIOLOGICAL_ORGANS
+    min_spot_ml: float = 0.3
+    core_fraction: float = 0.4
+    extent_fraction: float = 0.2
+    min_score: float = 0.1
+    faint_ml: float = 2.0
+    min_contrast: float = 3.0
+    guard: str = "hybrid"
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.exclude_organs) - set(PHYSIOLOGICAL_ORGANS))
+        if unknown:
+            raise InputError(f"unknown organ(s) {unknown}; choose from {list(PHYSIOLOGICAL_ORGANS)}")
+        if self.guard not in ("hybrid", "model", "hot"):
+            raise InputError(f"guard {self.guard!r} is not hybrid, model or hot")
+        if self.threshold is not None and not self.threshold > 0:
+            raise InputError(f"the SUV threshold must be > 0, got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class LesionResult:
+    """Lesion mode's answer on one scan.
+
+    Attributes:
+        labels: uint16 ``(I, J, K)`` label map on the scan grid, lesion n = label n.
+        scores: label -> model agreement score in [0, 1].
+        threshold: SUV cut-off used; ``threshold_source`` ``"percist"`` or ``"fixed"``.
+        liver: the automatic liver (None when it was not found and a fixed threshold was given).
+        organs: uint8 label map of the organs found; ``organ_names`` its label -> name.
+        hot_spot_count: hot spots above the threshold (before suppression).
+    """
+
+    labels: Volume
+    scores: dict[int, float]
+    threshold: float
+    threshold_source: str
+    liver: LiverFinding | None
+    organs: Volume
+    organ_names: dict[int, str] = field(default_factory=dict)
+    hot_spot_count: int = 0
+
+
+def _liver(image: Volume, frame: BodyFrame, session, settings: LesionSettings
+           ) -> LiverFinding | None:
+    try:
+        return find_liver(image, frame, session)
+    except InputError:
+        if settings.threshold is None:
+            raise
+        log.warning("no liver found; heights for the organ rules are taken from the body centre")
+        return None
+
+
+def _liver_height(frame: BodyFrame, image: Volume, liver: LiverFinding | None) -> float:
+    """RAS axial index of the liver prompt (the body's mid-height without a liver)."""
+    if liver is None:
+        zs = np.nonzero(frame.body.any(axis=(0, 1)))[0]
+        return float(zs.mean())
+    marker = np.zeros(image.shape, bool)
+    marker[liver.prompt_index] = True
+    return float(np.argwhere(frame.to_ras(marker))[0][2])
+
+
+@dataclass
+class _Prompted:
+    """One hot spot after its prompt: the hot core, the model's shown mask, the candidate
+    agreeing best with the core, that agreement (Dice) and the peak / local background."""
+
+    core: np.ndarray
+    shown: np.ndarray | None
+    best: np.ndarray | None
+    score: float
+    contrast: float
+    extent: np.ndarray
+
+
+def _prompt(session, name: str, seed: tuple[int, int, int], reference: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """One positive click at ``seed``: (shown mask, the first-click candidate with the best Dice
+    against ``reference``, that Dice). Other candidates are decoded only when the shown one
+    agrees poorly (< 0.5), which saves their tile extensions."""
+    session.new_object(name)
+    shown = session.add_point(seed).array > 0
+    best, score = shown, dice(shown, reference)
+    if score < 0.5:
+        for k in range(len(session.candidate_ious)):
+            mask = session.select_candidate(k).array > 0
+            value = dice(mask, reference)
+            if value > score:
+                best, score = mask, value
+    return shown, best, float(score)
+
+
+def _box_pad(image: Volume) -> int:
+    return int(np.ceil(60.0 / min(image.spacing)))  # the box holds lesions up to ~12 cm wide
+
+
+def _prompt_spot(image: Volume, session, spot: HotSpot, threshold: float,
+                 settings: LesionSettings, name: str) -> _Prompted:
+    suv = np.asarray(image.array, dtype=np.float32)
+    core = local_hot_region(suv, spot.max_index, settings.core_fraction, threshold,
+                            _box_pad(image))
+    contrast = core.peak / max(core.background, 1e-3)
+    full_core = core.full(image.shape)
+    if settings.guard == "hot" and name.startswith("candidate"):
+        return _Prompted(full_core, None, None, 1.0, contrast, full_core)
+    extent = local_hot_region(suv, spot.max_index, settings.extent_fraction, 0.0,
+                              _box_pad(image)).full(image.shape)
+    shown, best, score = _prompt(session, name, spot.max_index, full_core)
+    return _Prompted(full_core, shown, best, score, contrast, extent)
+
+
+def _lesion_mask(image: Volume, spot: HotSpot, prompted: _Prompted,
+                 settings: LesionSettings) -> np.ndarray:
+    """The guarded lesion mask of one prompted hot spot (scan order; module docstring)."""
+    if settings.guard == "hot" or prompted.best is None:
+        return prompted.core
+    if settings.guard == "model":
+        return prompted.best
+    return (prompted.best & ndimage.binary_dilation(prompted.extent)) | prompted.core
+
+
+def _surrounded_by(spot: np.ndarray, organ: np.ndarray) -> bool:
+    """Whether most of the spot, or most of a 2-voxel shell around it, lies in ``organ`` (the
+    model's liver can leave a metastasis out, but not the parenchyma around it)."""
+    box = ndimage.find_objects(spot.astype(np.uint8))[0]
+    box = tuple(slice(max(b.start - 3, 0), b.stop + 3) for b in box)
+    local, inside = spot[box], organ[box]
+    shell = ndimage.binary_dilation(local, iterations=2) & ~local
+    return bool(inside[local].mean() > 0.5 or (shell.any() and inside[shell].mean() > 0.5))
+
+
+def _organ_name(organ: str, spot: HotSpot) -> str:
+    if organ != "kidney":
+        return organ
+    return "kidney_right" if spot.lateral_mm > 0 else "kidney_left"
+
+
+def _organs(image: Volume, session, spots: list[HotSpot], spot_map: np.ndarray, threshold: float,
+            settings: LesionSettings, liver: np.ndarray | None
+            ) -> tuple[np.ndarray, dict[int, str], dict[int, _Prompted]]:
+    """Scan-order uint8 organ label map, its names, and the prompts of the spots that turned
+    out not to be organs (reused as lesion candidates).
+
+    Spots within the liver (``liver``, bool, or None; :func:`_surrounded_by`) are never
+    another organ. A spot in
+    an organ's place that is organ-sized by itself is that organ. A smaller one is
+    prompted: an organ-sized shown mask confirms it, and (shown mask ∩ hot voxels) ∪ spot
+    becomes that organ's region; otherwise it stays a lesion candidate. Spots lying mostly inside
+    an organ region join it.
+    """
+    hot = spot_map > 0
+    region = np.zeros(image.shape, np.uint8)
+    names: dict[int, str] = {}
+    kept: dict[int, _Prompted] = {}
+    by_label = {s.label: s for s in spots}
+    for spot_label, organ in sorted(organ_candidates(spots, settings.exclude_organs).items()):
+        spot = by_label[spot_label]
+        in_spot = spot_map == spot_label
+        if liver is not None and _surrounded_by(in_spot, liver):
+            continue  # within the liver: a liver lesion, whatever organ's place it is in
+        if spot.volume_ml >= ORGAN_MIN_ML[organ]:
+            # Organ-sized by itself: the spot is the organ's hot part; no prompt needed.
+            region[in_spot & (region == 0)] = value = len(names) + 1
+            names[value] = _organ_name(organ, spot)
+            continue
+        prompted = _prompt_spot(image, session, spot, threshold, settings, organ)
+        volume = float(prompted.shown.sum()) * image.voxel_volume_ml  # type: ignore[union-attr]
+        if volume < ORGAN_MIN_ML[organ]:
+            log.info("hot spot %d in the %s's place: model mask %.0f ml, kept as a lesion "
+                     "candidate", spot_label, organ, volume)
+            kept[spot_label] = prompted
+            continue
+        value = len(names) + 1
+        names[value] = _organ_name(organ, spot)
+        region[((prompted.shown & hot) | in_spot) & (region == 0)] = value  # type: ignore[operator]
+    grown = ndimage.binary_dilation(region > 0)
+    for spot in spots:
+        inside = spot_map == spot.label
+        if region[spot.max_index] == 0 and grown[inside].mean() > 0.5:
+            values = region[inside & (region > 0)]
+            region[inside & (region == 0)] = np.bincount(values).argmax() if values.size else 1
+            kept.pop(spot.label, None)
+    return region, names, kept
+
+
+def _keep_seeded(mask: np.ndarray, seed: tuple[int, int, int]) -> np.ndarray:
+    """The connected part of ``mask`` holding ``seed`` (the largest part if it lost the seed)."""
+    import cc3d
+
+    parts = cc3d.connected_components(mask, connectivity=18)
+    if parts[seed]:
+        return parts == parts[seed]
+    return cc3d.largest_k(mask, k=1, connectivity=18) > 0 if mask.any() else mask
+
+
+def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings(), *,
+                 progress: bool = False, device: str = "cpu") -> LesionResult:
+    """Every lesion of a whole-body SUV scan ``(I, J, K)`` (see the module docstring).
+
+    Args:
+        image: SUV volume.
+        model: a loaded SegAnyPET model (``seganypet.load_model``).
+        settings: thresholds and guards.
+        progress: show a progress bar (stderr) over the candidate prompts.
+    """
+    from seganypet.session import Session
+
+    # Lesions and the liver fit in one 384 mm patch: a few tiles bound a leaking mask's cost.
+    session = Session(model, device=device, max_tiles=_MAX_TILES)
+    session.set_image(image)
+    frame = body_frame(image)
+    liver = _liver(image, frame, session, settings)
+    threshold = settings.threshold if settings.threshold is not None else liver.reference.threshold
+    spot_ras, spots = find_hot_spots(frame, threshold, _liver_height(frame, image, liver),
+                                     frame.scan_index, settings.min_spot_ml)
+    spot_map = frame.to_scan(spot_ras)
+    organ_map, organ_names, prompted = _organs(
+        image, session, spots, spot_map, threshold, settings,
+        None if liver is None else liver.extent)
+    labels = np.zeros(image.shape, np.uint16)
+    scores: dict[int, float] = {}
+    remaining = sorted((s for s in spots if not organ_map[s.max_index]),
+                       key=lambda s: (-s.suv_max, s.label))
+    for spot in tqdm(remaining, desc="lesion candidates", disable=not progress, unit="spot"):
+        if labels[spot.max_index]:
+            continue  # merged: an earlier lesion already holds this hot spot's maximum
+        result = prompted.get(spot.label) or _prompt_spot(image, session, spot, threshold,
+                                                          settings, f"candidate_{spot.label}")
+        if result.score < settings.min_score:
+            log.info("hot spot %d dropped: model agreement %.2f", spot.label, result.score)
+            continue
+        mask = _lesion_mask(image, spot, result, settings)
+        mask = _keep_seeded(mask & (organ_map == 0) & (labels == 0), spot.max_index)
+        if mask.sum() * image.voxel_volume_ml < settings.faint_ml and result.contrast < settings.min_contrast:
+            log.info("hot spot %d dropped: small and faint (contrast %.2f)", spot.label,
+                     result.contrast)
+            continue
+        if mask.any():
+            value = len(scores) + 1
+            labels[mask] = value
+            scores[value] = round(result.score, 4)
+            log.info("lesion %d: score %.2f contrast %.2f", value, result.score, result.contrast)
+    return LesionResult(
+        labels=image.with_array(labels, unit="label"), scores=scores, threshold=float(threshold),
+        threshold_source="fixed" if settings.threshold is not None else "percist", liver=liver,
+        organs=image.with_array(_with_liver(organ_map, organ_names, liver), unit="label"),
+        organ_names=_liver_names(organ_names, liver), hot_spot_count=len(spots),
+    )
+
+
+def _with_liver(organ_map: np.ndarray, names: dict[int, str], liver: LiverFinding | None
+                ) -> np.ndarray:
+    if liver is None:
+        return organ_map
+    out = organ_map.copy()
+    out[(liver.mask.array > 0) & (out == 0)] = len(names) + 1
+    return out
+
+
+def _liver_names(names: dict[int, str], liver: LiverFinding | None) -> dict[int, str]:
+    return {**names, len(names) + 1: "liver"} if liver is not None else dict(names)

@@ -1,0 +1,96 @@
+"""Physiological uptake: which hot spots are organs, from anatomy relative to the image.
+
+No fixed boxes: every rule is stated relative to landmarks found in the same scan (the liver
+prompt's height, the body's midline and front/back centre; ``seganypet.lesions.anatomy``)
+and to the hot spot's own size and shape. A hot spot that a rule names is then prompted in
+the model (:mod:`seganypet.lesions.detect`), and the model's organ mask, not the box of the
+rule, is what suppresses uptake: any other hot spot lying mostly inside it is the same organ.
+
+Rules (distances in mm; height above the liver prompt, lateral > 0 = patient right):
+
+============== ===========================================================================
+brain          high above the liver (> 300), near the midline
+salivary       above the shoulders (> 170), not the brain, with a mirror partner (paired
+               glands: opposite side, similar height, similar size)
+myocardium     just above the liver (20-220), left of or on the midline
+kidney         beside the spine at or below the liver (-200 to 20 high, 20-140 lateral),
+               in the back half of the body
+ureter         between kidneys and bladder, thin and long (principal-axis ratio > 3,
+               width < 15 mm, < 15 ml)
+bladder        low in the pelvis (> 250 below the liver), on the midline (< 45), the largest
+               such hot spot
+============== ===========================================================================
+
+A place is not enough: a lymph node beside the kidney is in the kidney's place. The spot
+is an organ only when the model, prompted at it, returns an organ-sized mask or the spot is
+organ-sized itself (``ORGAN_MIN_ML``); otherwise it stays a lesion candidate.
+"""
+
+from __future__ import annotations
+
+from seganypet.lesions.hotspots import HotSpot
+
+__all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "organ_candidates"]
+
+PHYSIOLOGICAL_ORGANS = ("brain", "salivary_glands", "heart", "kidney", "ureter", "bladder")
+
+
+def _is_brain(s: HotSpot) -> bool:
+    return s.height_mm > 300 and abs(s.lateral_mm) < 60
+
+
+def _mirrored(a: HotSpot, b: HotSpot) -> bool:
+    return (a.lateral_mm * b.lateral_mm < 0 and abs(a.lateral_mm + b.lateral_mm) < 25
+            and abs(a.height_mm - b.height_mm) < 25
+            and max(a.volume_ml, b.volume_ml) < 4 * min(a.volume_ml, b.volume_ml))
+
+
+def _is_heart(s: HotSpot) -> bool:
+    return 20 < s.height_mm < 220 and -140 < s.lateral_mm < 30
+
+
+def _is_kidney(s: HotSpot) -> bool:
+    return -200 < s.height_mm < 20 and 20 < abs(s.lateral_mm) < 140 and s.posterior_mm > 10
+
+
+def _is_ureter(s: HotSpot) -> bool:
+    return (-480 < s.height_mm < -80 and abs(s.lateral_mm) < 100 and s.volume_ml < 15
+            and s.elongation > 3.0 and s.width_mm < 15.0)
+
+
+def _bladder(spots: list[HotSpot]) -> HotSpot | None:
+    pelvic = [s for s in spots if s.height_mm < -250 and abs(s.lateral_mm) < 45
+              and s.volume_ml > 10]
+    return max(pelvic, key=lambda s: (s.volume_ml, -s.label)) if pelvic else None
+
+
+# Least volume (ml) of an organ: of the model's mask from a click at the spot's maximum, or of
+# the spot itself. A lesion in an organ's place is smaller on both counts; a scan that ends
+# inside the head shows only a slab of brain, hence the low brain bound.
+ORGAN_MIN_ML = {"brain": 30.0, "heart": 20.0, "kidney": 3.0, "bladder": 10.0,
+                "salivary_glands": 0.0, "ureter": 0.0}
+
+
+def organ_candidates(spots: list[HotSpot], organs: tuple[str, ...] = PHYSIOLOGICAL_ORGANS
+                     ) -> dict[int, str]:
+    """Hot-spot label -> organ name for every spot in an organ's place (to be confirmed by the
+    model's mask volume, ``ORGAN_MIN_ML``)."""
+    found: dict[int, str] = {}
+    rules = {"brain": _is_brain, "heart": _is_heart, "kidney": _is_kidney, "ureter": _is_ureter}
+    for spot in spots:
+        for organ, rule in rules.items():
+            if organ in organs and rule(spot):
+                found[spot.label] = organ
+                break
+    if "bladder" in organs:
+        bladder = _bladder([s for s in spots if s.label not in found])
+        if bladder is not None:
+            found[bladder.label] = "bladder"
+    if "salivary_glands" in organs:
+        head = [s for s in spots if s.height_mm > 170 and s.label not in found]
+        for a in head:
+            if any(_mirrored(a, b) for b in head if b.label != a.label):
+                found[a.label] = "salivary_glands"
+    return found
+
+
