@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from seganypet.quantify.stats import RegionStats, object_stats, totals
 from seganypet.visualize import save_preview
 from seganypet.volume import Volume
 
-__all__ = ["LESION_COLUMNS", "lesion_rows", "summary_of", "write_lesion_outputs"]
+__all__ = ["LESION_COLUMNS", "lesion_rows", "summary_of", "write_lesion_outputs", "write_table"]
 
 LESION_COLUMNS = ("label", "volume_ml", "suv_max", "suv_mean", "suv_peak", "tlg",
                   "centroid_mm", "score")
@@ -66,12 +67,14 @@ def summary_of(image: Volume, result: LesionResult, stats: list[RegionStats]) ->
     }
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """A CSV with ``header`` (always written, also without rows), ``\n`` line ends, atomically."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LESION_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue()
+    _write_text(path, buffer.getvalue())
+    return path
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -91,7 +94,7 @@ def write_lesion_outputs(image: Volume, result: LesionResult, outdir: str | os.P
              "summary": outdir / "summary.json", "organs": outdir / "organs.nii.gz"}
     write_label_map(result.labels, paths["labels"], names)
     write_label_map(result.organs, paths["organs"], result.organ_names)
-    _write_text(paths["table"], _csv_text(rows))
+    write_table(paths["table"], LESION_COLUMNS, [[row[c] for c in LESION_COLUMNS] for row in rows])
     summary = summary_of(image, result, stats)
     _write_text(paths["summary"], json.dumps(summary, indent=1, sort_keys=True) + "\n")
     if preview:
