@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,19 @@ def _current_umask() -> int:
 
 
 @contextlib.contextmanager
+def _sigterm_held() -> Iterator[None]:
+    """Block SIGTERM for the block (POSIX); a pending one is delivered when it ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto ``target`` on success.
 
@@ -37,8 +51,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         raise InputError(f"{target} is an existing folder; cannot write a file there")
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(target.suffixes)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
-    tmp_path = Path(tmp)
+    # SIGTERM is held back until the temporary file has a name the cleanup below knows of:
+    # a signal right after mkstemp returned would otherwise leave the file behind.
+    with _sigterm_held():
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}",
+                                   dir=target.parent)
+        tmp_path = Path(tmp)
     try:
         try:
             os.fchmod(fd, 0o666 & ~_current_umask())
