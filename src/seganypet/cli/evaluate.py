@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Writes results.csv, summary.csv, summary.md, dice_vs_clicks.png and run.json.",
     )
     parser.add_argument("--manifest", type=Path, required=True, help="JSON-lines manifest")
+    parser.add_argument("--task", choices=("targets", "lesions"), default="targets",
+                        help="targets = per-target clicks (default); lesions = autoPET-style "
+                        "whole-body lesion mode vs SUV >= 4 and PERCIST thresholds")
     parser.add_argument("--model", action="append", default=[], metavar="NAME_OR_PATH",
                         help="model name (a preset or 'default') or checkpoint path (repeatable)")
     parser.add_argument("--baseline", action="append", default=[], choices=sorted(BASELINES),
@@ -145,6 +148,10 @@ def _guard(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == "lesions":
+        from seganypet.cli._evaluate_lesions import run_lesion_evaluation
+
+        return run_lesion_evaluation(args)
     start = time.perf_counter()
     if args.clicks < 1:
         raise InputError(f"--clicks must be at least 1, got {args.clicks}")
