@@ -3,7 +3,8 @@
 Pipeline (one :class:`~seganypet.session.Session` on the scan, one object per prompt):
 
 1. **Frame and liver**: the body frame and the automatic liver (:mod:`.anatomy`,
-   :mod:`.liver`); the PERCIST threshold is ``1.5 × liver mean + 2 × SD`` (or a fixed SUV).
+   :mod:`.liver`); the PERCIST threshold is ``1.5 × liver mean + 2 × SD`` (or a fixed SUV;
+   ``FALLBACK_SUV`` with a warning when no liver is found).
 2. **Hot spots**: 18-connected components of ``SUV >= threshold`` inside the body, at least
    ``min_spot_ml``.
 3. **Physiological uptake**: the spots the anatomy rules name (:mod:`.organs`) are prompted
@@ -44,6 +45,9 @@ __all__ = ["LesionResult", "LesionSettings", "find_lesions"]
 log = logging.getLogger(__name__)
 
 _MAX_TILES = 4
+# Without a liver (none in the field of view, or none the image heuristics accept) PERCIST
+# has no reference: the fixed SUV 4 of autoPET-style threshold baselines is used instead.
+FALLBACK_SUV = 4.0
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,9 @@ class LesionResult:
     Attributes:
         labels: uint16 ``(I, J, K)`` label map on the scan grid, lesion n = label n.
         scores: label -> model agreement score in [0, 1].
-        threshold: SUV cut-off used; ``threshold_source`` ``"percist"`` or ``"fixed"``.
-        liver: the automatic liver (None when it was not found and a fixed threshold was given).
+        threshold: SUV cut-off used; ``threshold_source`` ``"percist"``, ``"fixed"`` or
+            ``"fallback"`` (no liver found: ``FALLBACK_SUV``).
+        liver: the automatic liver (None when it was not found).
         organs: uint8 label map of the organs found; ``organ_names`` its label -> name.
         hot_spot_count: hot spots above the threshold (before suppression).
     """
@@ -111,9 +116,9 @@ def _liver(image: Volume, frame: BodyFrame, session, settings: LesionSettings
     try:
         return find_liver(image, frame, session)
     except InputError:
-        if settings.threshold is None:
-            raise
-        log.warning("no liver found; heights for the organ rules are taken from the body centre")
+        log.warning("no liver found; heights for the organ rules are taken from the body "
+                    "centre%s", "" if settings.threshold is not None
+                    else f" and the threshold falls back to SUV {FALLBACK_SUV:g}")
         return None
 
 
@@ -277,7 +282,12 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
     session.set_image(image)
     frame = body_frame(image)
     liver = _liver(image, frame, session, settings)
-    threshold = settings.threshold if settings.threshold is not None else liver.reference.threshold
+    if settings.threshold is not None:
+        threshold, source = settings.threshold, "fixed"
+    elif liver is not None:
+        threshold, source = liver.reference.threshold, "percist"
+    else:
+        threshold, source = FALLBACK_SUV, "fallback"
     spot_ras, spots = find_hot_spots(frame, threshold, _liver_height(frame, image, liver),
                                      frame.scan_index, settings.min_spot_ml)
     spot_map = frame.to_scan(spot_ras)
@@ -309,7 +319,7 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             log.info("lesion %d: score %.2f contrast %.2f", value, result.score, result.contrast)
     return LesionResult(
         labels=image.with_array(labels, unit="label"), scores=scores, threshold=float(threshold),
-        threshold_source="fixed" if settings.threshold is not None else "percist", liver=liver,
+        threshold_source=source, liver=liver,
         organs=image.with_array(_with_liver(organ_map, organ_names, liver), unit="label"),
         organ_names=_liver_names(organ_names, liver), hot_spot_count=len(spots),
     )
