@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lesions",
         help="find every lesion of a whole-body PET scan (automatic prompts, correctable)",
         description="Hot spots above the PERCIST liver threshold (or a fixed SUV), physiological "
-                    "uptake (brain, heart, kidneys, ureters, bladder, salivary glands) suppressed, "
+                    "uptake (brain, heart, kidneys, ureters, bladder, salivary glands, stomach) suppressed, "
                     "one model prompt per remaining spot guarded by the hot spot itself. Writes "
                     "lesions.nii.gz, lesions.csv, summary.json, organs.nii.gz and preview.png.",
     )

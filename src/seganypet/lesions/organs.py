@@ -12,9 +12,10 @@ Rules (distances in mm; height above the liver prompt, lateral > 0 = patient rig
 brain          high above the liver (> 300), near the midline
 salivary       above the shoulders (> 170), not the brain, with a mirror partner (paired
                glands: opposite side, similar height, similar size)
-myocardium     just above the liver (20-220), left of or on the midline
-kidney         beside the spine at or below the liver (-200 to 20 high, 20-140 lateral),
+myocardium     just above the liver (20-170), left of or on the midline
+kidney         beside the spine below the liver prompt (-200 to -30 high, 20-140 lateral),
                in the back half of the body
+stomach        at the liver's height (-150 to 60), left of the midline (> 20), > 30 ml
 ureter         between kidneys and bladder, thin and long (principal-axis ratio > 3,
                width < 15 mm, < 15 ml)
 bladder        low in the pelvis (> 250 below the liver), on the midline (< 45), the largest
@@ -32,7 +33,8 @@ from seganypet.lesions.hotspots import HotSpot
 
 __all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "organ_candidates"]
 
-PHYSIOLOGICAL_ORGANS = ("brain", "salivary_glands", "heart", "kidney", "ureter", "bladder")
+PHYSIOLOGICAL_ORGANS = ("brain", "salivary_glands", "heart", "kidney", "ureter", "bladder",
+                        "stomach")
 
 
 def _is_brain(s: HotSpot) -> bool:
@@ -46,11 +48,15 @@ def _mirrored(a: HotSpot, b: HotSpot) -> bool:
 
 
 def _is_heart(s: HotSpot) -> bool:
-    return 20 < s.height_mm < 220 and -140 < s.lateral_mm < 30
+    return 20 < s.height_mm < 170 and -140 < s.lateral_mm < 30
+
+
+def _is_stomach(s: HotSpot) -> bool:
+    return -150 < s.height_mm < 60 and s.lateral_mm < -20 and s.volume_ml > 30
 
 
 def _is_kidney(s: HotSpot) -> bool:
-    return -200 < s.height_mm < 20 and 20 < abs(s.lateral_mm) < 140 and s.posterior_mm > 10
+    return -200 < s.height_mm < -30 and 20 < abs(s.lateral_mm) < 140 and s.posterior_mm > 10
 
 
 def _is_ureter(s: HotSpot) -> bool:
@@ -68,7 +74,7 @@ def _bladder(spots: list[HotSpot]) -> HotSpot | None:
 # the spot itself. A lesion in an organ's place is smaller on both counts; a scan that ends
 # inside the head shows only a slab of brain, hence the low brain bound.
 ORGAN_MIN_ML = {"brain": 30.0, "heart": 20.0, "kidney": 3.0, "bladder": 10.0,
-                "salivary_glands": 0.0, "ureter": 0.0}
+                "salivary_glands": 0.0, "ureter": 0.0, "stomach": 30.0}
 
 
 def organ_candidates(spots: list[HotSpot], organs: tuple[str, ...] = PHYSIOLOGICAL_ORGANS
@@ -76,7 +82,8 @@ def organ_candidates(spots: list[HotSpot], organs: tuple[str, ...] = PHYSIOLOGIC
     """Hot-spot label -> organ name for every spot in an organ's place (to be confirmed by the
     model's mask volume, ``ORGAN_MIN_ML``)."""
     found: dict[int, str] = {}
-    rules = {"brain": _is_brain, "heart": _is_heart, "kidney": _is_kidney, "ureter": _is_ureter}
+    rules = {"brain": _is_brain, "heart": _is_heart, "kidney": _is_kidney, "ureter": _is_ureter,
+             "stomach": _is_stomach}
     for spot in spots:
         for organ, rule in rules.items():
             if organ in organs and rule(spot):
