@@ -21,7 +21,7 @@ def parse_threshold(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor an SUV") from None
-    if not value > 0 or value != value or value == float("inf"):
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"--threshold {text} must be a finite SUV > 0")
     return value
 
