@@ -103,3 +103,18 @@ def test_clicks_remove_and_add_lesions(lesion_run):
     editor.undo()
     editor.undo()
     assert np.array_equal(editor.labels.array, lesion_run["pred"])
+
+
+def test_segment_similar_proposes_a_removed_lesion(lesion_run):
+    from seganypet import load_model
+    from seganypet.lesions import LesionEditor
+
+    pred = lesion_run["pred"]
+    assert pred.max() >= 2
+    editor = LesionEditor(load_model("default"), lesion_run["image"], pred)
+    removed = pred == 2
+    editor.add_point(tuple(np.argwhere(removed)[0]), positive=False)
+    added = editor.segment_similar(1, factor=3.0)
+    labels = editor.labels.array
+    assert added and np.isin(labels[removed], added).mean() > 0.5
+    assert np.all(labels[pred == 1] == 1)  # the example is untouched
