@@ -38,6 +38,7 @@ from seganypet.lesions.anatomy import BodyFrame, body_frame
 from seganypet.lesions.hotspots import HotSpot, find_hot_spots, local_hot_region
 from seganypet.lesions.liver import LiverFinding, find_liver
 from seganypet.lesions.organs import ORGAN_MIN_ML, PHYSIOLOGICAL_ORGANS, organ_candidates
+from seganypet.quantify.percist import deepest_voxel
 from seganypet.volume import Volume
 
 __all__ = ["LesionResult", "LesionSettings", "find_lesions"]
@@ -45,6 +46,8 @@ __all__ = ["LesionResult", "LesionSettings", "find_lesions"]
 log = logging.getLogger(__name__)
 
 _MAX_TILES = 4
+# Hot spots at least this large (ml at the threshold) are clicked at their deepest voxel.
+_LARGE_SPOT_ML = 20.0
 # Without a liver (none in the field of view, or none the image heuristics accept) PERCIST
 # has no reference: the fixed SUV 4 of autoPET-style threshold baselines is used instead.
 FALLBACK_SUV = 4.0
@@ -177,7 +180,14 @@ def _prompt_spot(image: Volume, session, spot: HotSpot, threshold: float,
         return _Prompted(full_core, None, None, 1.0, contrast, full_core)
     extent = local_hot_region(suv, spot.max_index, settings.extent_fraction, 0.0,
                               _box_pad(image)).full(image.shape)
-    shown, best, score = _prompt(session, name, spot.max_index, full_core)
+    click = spot.max_index
+    if spot.volume_ml >= _LARGE_SPOT_ML:
+        # A large tumour's maximum sits anywhere, often at its rim, where the model's patch
+        # sees half the tumour: click the deepest voxel of the filled hot region instead.
+        filled = ndimage.binary_fill_holes(local_hot_region(suv, spot.max_index, 0.0, threshold,
+                                                            _box_pad(image)).full(image.shape))
+        click, _ = deepest_voxel(image, filled)
+    shown, best, score = _prompt(session, name, click, full_core)
     return _Prompted(full_core, shown, best, score, contrast, extent)
 
 
