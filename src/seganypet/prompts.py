@@ -6,7 +6,8 @@ Two JSON layouts are accepted:
   with voxel indices in nibabel (i, j, k) order; all tumour clicks form one object and clicks
   are interleaved as in the challenge (tumour 1, background 1, tumour 2, ...).
 * seganypet: ``{"objects": [{"name": "liver", "points": [[i, j, k], ...],
-  "negative": [[...]], "space": "voxel" | "world"}]}`` (world = RAS mm).
+  "negative": [[...]], "space": "voxel" | "world"}]}`` (world = RAS mm); an object may also
+  hold ``boxes``, ``scribbles`` and ``lassos`` (:mod:`seganypet.shape_files`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from seganypet.click import Click
 from seganypet.errors import InputError
+from seganypet.shape import Shape
+from seganypet.shape_files import shapes_of_entry
 
 __all__ = ["MAX_CLICKS", "ObjectPrompts", "check_click_count", "parse_triplet",
            "read_prompt_file"]
@@ -28,10 +31,13 @@ __all__ = ["MAX_CLICKS", "ObjectPrompts", "check_click_count", "parse_triplet",
 
 @dataclass
 class ObjectPrompts:
-    """The clicks of one object, in the order they are applied (voxel-index or world clicks)."""
+    """The clicks of one object, in the order they are applied (voxel-index or world clicks),
+    and its drawn shapes (order of application:
+    :func:`seganypet.session.prompting.apply_prompts`)."""
 
     name: str
     clicks: list[Click] = field(default_factory=list)
+    shapes: list[Shape] = field(default_factory=list)
 
 
 def parse_triplet(text: str) -> tuple[float, float, float]:
@@ -53,7 +59,7 @@ def parse_triplet(text: str) -> tuple[float, float, float]:
 MAX_CLICKS = 1000
 # Far above any real prompt file (1000 clicks are ~50 kB); bounds parse time and nesting.
 MAX_PROMPT_FILE_BYTES = 1_000_000
-_OBJECT_KEYS = frozenset({"name", "points", "negative", "space"})
+_OBJECT_KEYS = frozenset({"name", "points", "negative", "space", "boxes", "scribbles", "lassos"})
 _AUTOPET_KEYS = frozenset({"tumor", "background"})
 
 
@@ -114,7 +120,8 @@ def _objects(data: dict[str, Any]) -> list[ObjectPrompts]:
         make = Click.at_world if space == "world" else Click
         clicks = [make(p, True) for p in _triplets(entry.get("points", []), "points")]
         clicks += [make(p, False) for p in _triplets(entry.get("negative", []), "negative")]
-        objects.append(ObjectPrompts(str(entry.get("name", f"object_{n}")), clicks))
+        shapes = shapes_of_entry(entry, f"objects[{n - 1}]")
+        objects.append(ObjectPrompts(str(entry.get("name", f"object_{n}")), clicks, shapes))
     return objects
 
 
@@ -142,8 +149,8 @@ def read_prompt_file(path: str | os.PathLike[str]) -> list[ObjectPrompts]:
         raise InputError(f"{path}: expected the keys 'objects' (seganypet) or 'tumor'/'background' "
                          "(autoPET IV)")
     for obj in objects:
-        if not any(c.positive for c in obj.clicks):
-            raise InputError(f"{path}: object {obj.name!r} has no positive click")
+        if not any(c.positive for c in obj.clicks) and not any(s.positive for s in obj.shapes):
+            raise InputError(f"{path}: object {obj.name!r} has no positive click or shape")
     check_click_count(sum(len(obj.clicks) for obj in objects), str(path))
     return objects
 

@@ -23,6 +23,7 @@ from seganypet.clicks import STRATEGIES
 from seganypet.errors import InputError
 from seganypet.evaluation.baselines import BASELINES, make_baseline
 from seganypet.evaluation.protocol import Segmenter
+from seganypet.evaluation.protocols import PROTOCOLS, auc_table
 from seganypet.evaluation.report import write_report
 from seganypet.evaluation.runner import evaluate_manifest
 from seganypet.io.atomic import atomic_path
@@ -51,7 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--automatic", action="append", default=[], metavar="PATH",
                         help="automatic supervised baseline (repeatable): a folder or "
                         "model.safetensors written by `seganypet train-baseline`")
-    parser.add_argument("--clicks", type=int, default=5, help="clicks per target (default 5)")
+    parser.add_argument("--clicks", type=int, default=5,
+                        help="clicks (interactions) per target (default 5)")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="clicks",
+                        help="simulated user: clicks (default); scribbles (autoPET V strokes on "
+                        "the axial slice with the largest error, AUC-Dice/AUC-DMM in auc.md); "
+                        "boxes (a 3D box and a central-slice 2D box, then clicks); suggested "
+                        "(clicks where Session.suggest() points, answered truthfully)")
     parser.add_argument("--strategy", choices=STRATEGIES, default="random",
                         help="click placement: uniform random voxel, or distance-transform "
                         "centre of the region (default random)")
@@ -95,7 +102,8 @@ def _command(args: argparse.Namespace) -> str:
                 *(f"--automatic {a}" for a in args.automatic),
                 *(f"--split {s}" for s in args.splits or [])]
     return (f"seganypet evaluate --manifest {args.manifest} {' '.join(repeated)} "
-            f"--clicks {args.clicks} --strategy {args.strategy} --seed {args.seed} "
+            f"--clicks {args.clicks} --protocol {args.protocol} --strategy {args.strategy} "
+            f"--seed {args.seed} "
             f"--tolerance-mm {args.tolerance_mm}{' --hd95' if args.hd95 else ''} -o {args.output}")
 
 
@@ -108,6 +116,7 @@ def _run_info(args: argparse.Namespace, methods: list[str], seconds: float) -> d
         "manifest": str(args.manifest.resolve()),
         "methods": methods,
         "clicks": args.clicks,
+        "protocol": args.protocol,
         "strategy": args.strategy,
         "splits": args.splits,
         "seed": args.seed,
@@ -142,7 +151,7 @@ def _guard(args: argparse.Namespace) -> None:
     from seganypet.evaluation.report import REPORT_FILES
     from seganypet.io.outputs import OutputFolder, guard_outputs
 
-    names = (*REPORT_FILES.values(), "run.json")
+    names = (*REPORT_FILES.values(), "run.json", "auc.md")
     guard_outputs([OutputFolder(args.output, "-o", names)],
                   [*manifest_inputs(args.manifest), *args.model, *args.automatic])
 
@@ -164,10 +173,14 @@ def run(args: argparse.Namespace) -> int:
     for method, make_factory in methods:
         rows += evaluate_manifest(
             args.manifest, make_factory(), method, n_clicks=args.clicks, strategy=args.strategy,
-            seed=args.seed, splits=args.splits, tolerance_mm=args.tolerance_mm,
-            with_hd95=args.hd95,
+            seed=args.seed, splits=args.splits, protocol=args.protocol,
+            tolerance_mm=args.tolerance_mm, with_hd95=args.hd95,
         )
     paths = write_report(rows, args.output)
+    if args.protocol != "clicks":
+        with atomic_path(args.output / "auc.md") as tmp:
+            tmp.write_text(auc_table(rows), encoding="utf-8")
+        paths["auc"] = args.output / "auc.md"
     run_json = args.output / "run.json"
     with atomic_path(run_json) as tmp:
         info = _run_info(args, [m for m, _ in methods], time.perf_counter() - start)

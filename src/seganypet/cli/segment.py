@@ -12,6 +12,7 @@ from seganypet.cli._scan_input import add_scan_arguments, read_scan, warn_if_bla
 from seganypet.click import Click
 from seganypet.errors import InputError
 from seganypet.prompts import ObjectPrompts, check_click_count, parse_triplet, read_prompt_file
+from seganypet.shape_files import parse_box, read_shape_file
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(write negative values as --point=-60,-54,60)")
     parser.add_argument("--prompts", type=Path, metavar="JSON",
                         help="clicks from a JSON file (seganypet 'objects' or autoPET IV layout)")
+    parser.add_argument("--box", action="append", default=[], metavar="I0,J0,K0,I1,J1,K1",
+                        help="positive box lo..hi (3D, or 2D when lo and hi share one index; "
+                             "mm with --world; repeatable; applied before the clicks)")
+    parser.add_argument("--scribble", action="append", default=[], type=Path, metavar="JSON",
+                        help="scribbles from a JSON file (points, seganypet 'scribbles', or "
+                             "autoPET V 'tumor'/'background' stroke voxels; repeatable)")
+    parser.add_argument("--lasso", action="append", default=[], type=Path, metavar="JSON",
+                        help="lassos (closed polygons on one slice) from a JSON file "
+                             "(repeatable)")
     parser.add_argument("--model", default="default",
                         help="model preset name or checkpoint path (default: the shipped model)")
     parser.add_argument("--name", default="object", help="name of the object (label sidecar)")
@@ -67,14 +77,19 @@ def collect_prompts(args: argparse.Namespace) -> list[ObjectPrompts]:
     objects: list[ObjectPrompts] = []
     if args.prompts is not None:
         objects.extend(read_prompt_file(args.prompts))
-    if args.clicks:
+    shapes = [parse_box(text, args.world) for text in args.box]
+    shapes += [s for path in args.scribble for s in read_shape_file(path, "scribble")]
+    shapes += [s for path in args.lasso for s in read_shape_file(path, "lasso")]
+    if args.clicks or shapes:
         make = Click.at_world if args.world else Click
         clicks = [make(parse_triplet(text), positive) for text, positive in args.clicks]
-        if not any(c.positive for c in clicks):
-            raise InputError("give at least one positive --point (negative clicks only refine)")
-        objects.insert(0, ObjectPrompts(args.name, clicks))
+        if not any(c.positive for c in clicks) and not any(s.positive for s in shapes):
+            raise InputError("give at least one positive --point or shape (negative prompts "
+                             "only refine)")
+        objects.insert(0, ObjectPrompts(args.name, clicks, shapes))
     if not objects:
-        raise InputError("no clicks: give --point I,J,K (voxel index) or --prompts clicks.json")
+        raise InputError("no clicks: give --point I,J,K (voxel index), --box, --scribble, "
+                         "--lasso or --prompts clicks.json")
     check_click_count(sum(len(obj.clicks) for obj in objects), "--point/--negative/--prompts")
     return objects
 
@@ -89,7 +104,7 @@ def _guard(args: argparse.Namespace):
     paths = output_paths(args.output, preview=not args.no_preview, dicom_seg=args.image.is_dir())
     files = [args.output, sidecar_path(args.output), paths.preview, paths.stats, paths.dicom_seg]
     guard_outputs([OutputFile(path, "-o") for path in files if path is not None],
-                  [args.image, args.prompts, args.model])
+                  [args.image, args.prompts, args.model, *args.scribble, *args.lasso])
     return paths
 
 
