@@ -18,6 +18,11 @@ from seganypet.io.nifti import read_nifti
 HOT_ORGANS = ("brain", "heart", "kidney_left", "kidney_right", "bladder")
 
 
+def _hottest(image, mask: np.ndarray) -> tuple[int, int, int]:
+    values = np.where(mask, np.asarray(image.array), -np.inf)
+    return tuple(int(v) for v in np.unravel_index(int(np.argmax(values)), mask.shape))
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum()) / max(int((a | b).sum()), 1)
 
@@ -90,9 +95,9 @@ def test_clicks_remove_and_add_lesions(lesion_run):
     editor = LesionEditor(load_model("default"), lesion_run["image"], lesion_run["pred"])
     truth = lesion_run["truth"]
     value = int(lesion_run["pred"].max())
-    voxel = tuple(np.argwhere(lesion_run["pred"] == value)[0])
-    assert editor.add_point(voxel, positive=False).array.max() == value - 1 or \
-        not np.any(editor.labels.array == value)
+    voxel = _hottest(lesion_run["image"], lesion_run["pred"] == value)
+    editor.add_point(voxel, positive=False)  # in the lesion's hot half: the lesion goes
+    assert not np.any(editor.labels.array == value)
     # a positive click at the deepest voxel of a true lesion brings a lesion back there
     lesion = [i for i in np.unique(truth[lesion_run["pred"] == value]) if i >= LESION_ID_START]
     if lesion:
@@ -100,6 +105,16 @@ def test_clicks_remove_and_add_lesions(lesion_run):
         centre = tuple(np.argwhere(target)[len(np.argwhere(target)) // 2])
         labels = editor.add_point(centre).array
         assert labels[centre] > 0 and _iou(target, labels == labels[centre]) >= 0.1
+    # a negative click at the lesion's faint edge trims, it does not delete the lesion
+    first = int(lesion_run["pred"].max()) - 1
+    if first >= 1:
+        inside = lesion_run["pred"] == first
+        values = np.where(inside, np.asarray(lesion_run["image"].array), np.inf)
+        edge = tuple(int(v) for v in np.unravel_index(int(np.argmin(values)), inside.shape))
+        faint = values[edge] < 0.5 * np.asarray(lesion_run["image"].array)[inside].max()
+        trimmed = editor.add_point(edge, positive=False).array
+        assert trimmed[edge] == 0 and np.any(trimmed == first) == bool(faint)
+        editor.undo()
     editor.undo()
     editor.undo()
     assert np.array_equal(editor.labels.array, lesion_run["pred"])
@@ -113,7 +128,7 @@ def test_segment_similar_proposes_a_removed_lesion(lesion_run):
     assert pred.max() >= 2
     editor = LesionEditor(load_model("default"), lesion_run["image"], pred)
     removed = pred == 2
-    editor.add_point(tuple(np.argwhere(removed)[0]), positive=False)
+    editor.add_point(_hottest(lesion_run["image"], removed), positive=False)
     added = editor.segment_similar(1, factor=3.0)
     labels = editor.labels.array
     assert added and np.isin(labels[removed], added).mean() > 0.5

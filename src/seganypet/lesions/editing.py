@@ -3,7 +3,9 @@
 :class:`LesionEditor` opens the automatic label map as an editable state on a
 :class:`~seganypet.session.Session` of the same scan:
 
-* a **negative** click inside a lesion removes that lesion (a false positive is one click);
+* a **negative** click in the hot half of a lesion (SUV >= half its maximum) removes that
+  lesion (a false positive is one click); in its periphery it trims the connected voxels no
+  hotter than the click (a spill into the surroundings, the lesion kept);
 * a **positive** click outside every lesion asks the model (one new session object); its mask,
   limited to the connected uptake around the click, becomes a new lesion, or grows the lesions
   it touches (they merge into the lowest label);
@@ -29,6 +31,8 @@ __all__ = ["LesionEditor", "session_from_lesions"]
 # local peak, within a 12 cm box (the same guard as lesion mode's extent).
 _EXTENT_FRACTION = 0.2
 _BOX_MM = 60.0
+# A trimming negative click removes lesion voxels up to 20 % hotter than the clicked one.
+_TRIM_MARGIN = 1.2
 
 
 class LesionEditor:
@@ -74,7 +78,7 @@ class LesionEditor:
         hit = int(self._labels[seed])
         if not positive:
             if hit:
-                self._labels[self._labels == hit] = 0
+                self._labels[self._negative_region(seed, hit)] = 0
             return self.labels
         if not hit:
             self._add_region(self._model_region(seed))
@@ -114,6 +118,20 @@ class LesionEditor:
         return [a for a in added if a]
 
     # ------------------------------------------------------------------ internals
+    def _negative_region(self, seed: tuple[int, int, int], label: int) -> np.ndarray:
+        """What a negative click in lesion ``label`` removes: the whole lesion when the click
+        is in its hot half (SUV >= half its maximum: the lesion itself is rejected), else the
+        lesion's voxels no hotter than the clicked one (× ``_TRIM_MARGIN``) connected to it
+        (a spill into the surroundings is trimmed, the lesion kept)."""
+        values = np.asarray(self.image.array, dtype=np.float32)
+        lesion = self._labels == label
+        clicked = float(values[seed])
+        if clicked >= 0.5 * float(values[lesion].max()):
+            return lesion
+        parts = cc3d.connected_components(lesion & (values <= clicked * _TRIM_MARGIN),
+                                          connectivity=18)
+        return parts == parts[seed]
+
     def _model_region(self, seed: tuple[int, int, int]) -> np.ndarray:
         """The model's mask from a click at ``seed``, limited to the uptake around it."""
         self.session.new_object(f"click_{len(self._history)}")
