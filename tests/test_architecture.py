@@ -33,8 +33,8 @@ FORBIDDEN = {
 
 # Top-level modules. The foundation (geometry, clicks, errors, atomic files) imports nothing
 # of the package but itself; the pipeline steps never reach up into the layers above them.
-FOUNDATION = ("atomic", "click", "errors", "grid", "mask_centre", "orientation", "shape",
-              "volume")
+FOUNDATION = ("atomic", "click", "errors", "grid", "json_input", "mask_centre", "orientation",
+              "shape", "volume")
 FOUNDATION_ALLOWED = tuple(f"seganypet.{name}" for name in FOUNDATION)
 _UPPER = ("seganypet.session", "seganypet.train", "seganypet.cli", "seganypet.server",
           "seganypet.evaluation", "seganypet.baseline")

@@ -22,6 +22,7 @@ from typing import Any
 
 from seganypet.click import Click
 from seganypet.errors import InputError
+from seganypet.json_input import read_json_file
 from seganypet.shape import Shape
 from seganypet.shape_files import shapes_of_entry
 
@@ -128,17 +129,7 @@ def _objects(data: dict[str, Any]) -> list[ObjectPrompts]:
 def read_prompt_file(path: str | os.PathLike[str]) -> list[ObjectPrompts]:
     """Read clicks from a JSON file (either layout of the module docstring)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"prompt file not found: {path}")
-    if path.stat().st_size > MAX_PROMPT_FILE_BYTES:
-        raise InputError(f"{path} is {path.stat().st_size:,} bytes; a prompt file holds at most "
-                         f"{MAX_CLICKS} clicks (limit {MAX_PROMPT_FILE_BYTES:,} bytes)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{path} is nested too deeply to be a prompt file") from None
+    data = read_json_file(path, "prompt file", MAX_PROMPT_FILE_BYTES)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object with 'objects' or 'tumor'/'background'")
     if "objects" in data:

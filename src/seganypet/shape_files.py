@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from seganypet.errors import InputError
+from seganypet.json_input import read_json_file
 from seganypet.shape import MAX_SHAPE_POINTS, Shape
 
 __all__ = ["MAX_SHAPES", "parse_box", "read_shape_file", "shapes_of_entry"]
@@ -142,24 +143,10 @@ def _autopet_v(data: dict[str, Any], where: str) -> list[Shape]:
     return _strokes(tumour, True) + _strokes(background, False)
 
 
-def _load(path: Path) -> Any:
-    if not path.is_file():
-        raise InputError(f"shape file not found: {path}")
-    if path.stat().st_size > MAX_SHAPE_FILE_BYTES:
-        raise InputError(f"{path} is {path.stat().st_size:,} bytes; a shape file holds at most "
-                         f"{MAX_SHAPE_FILE_BYTES:,}")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{path} is nested too deeply to be a shape file") from None
-
-
 def read_shape_file(path: str | os.PathLike[str], kind: str) -> list[Shape]:
     """Shapes from a JSON file (module docstring); a bare point list is one ``kind`` shape."""
     path = Path(path)
-    data = _load(path)
+    data = read_json_file(path, "shape file", MAX_SHAPE_FILE_BYTES)
     where = str(path)
     if isinstance(data, list):
         shapes = [Shape(kind, _points(data, where))]  # type: ignore[arg-type]
