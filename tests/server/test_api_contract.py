@@ -104,14 +104,26 @@ def test_negative_click_undo_reset_and_objects(client, liver_click, lesion_click
     apply(labels, client.post(f"{base}/undo").json())
     assert (labels == 1).sum() == first["voxels"]
     assert client.post(f"{base}/objects", json={"name": "lesion"}).json() == {"object": 2}
-    refused = client.post(f"{base}/points", json={"index": lesion_click, "object": 1})
-    assert refused.status_code == 409 and "newest" in refused.json()["detail"]
+    missing = client.post(f"{base}/points", json={"index": lesion_click, "object": 3})
+    assert missing.status_code == 404 and "no object 3" in missing.json()["detail"]
     second = client.post(f"{base}/points", json={"index": lesion_click, "object": 2}).json()
     apply(labels, second)
     assert second["object"] == 2 and second["name"] == "lesion" and second["voxels"] > 0
     objects = client.get(base).json()["objects"]
     assert [(o["label"], o["name"]) for o in objects] == [(1, "object_1"), (2, "lesion")]
     assert [o["voxels"] for o in objects] == [(labels == 1).sum(), (labels == 2).sum()]
+    # back to the earlier object: a negative click edits object 1 and leaves object 2 alone
+    edge = np.argwhere(labels == 1)[0].tolist()
+    earlier = client.post(f"{base}/points",
+                          json={"index": edge, "positive": False, "object": 1}).json()
+    apply(labels, earlier)
+    assert earlier["object"] == 1 and earlier["voxels"] == (labels == 1).sum()
+    assert earlier["voxels"] != first["voxels"] and (labels == 2).sum() == second["voxels"]
+    undone = client.post(f"{base}/undo").json()
+    apply(labels, undone)
+    assert undone["object"] == 1 and (labels == 1).sum() == first["voxels"]
+    raw = gzip.decompress(client.get(f"{base}/labels").content)
+    assert np.array_equal(np.asarray(nib.Nifti1Image.from_bytes(raw).dataobj), labels)
 
 
 def test_delete_autosave_and_annotation_log(client, tmp_path, liver_click) -> None:

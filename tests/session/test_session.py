@@ -86,6 +86,28 @@ def test_second_object_never_overwrites_first(tiny_model) -> None:
     assert list(session.label_names) == [1]
 
 
+def test_select_object_edits_an_earlier_object_and_undo_follows_it(tiny_model) -> None:
+    session = Session(tiny_model)
+    session.set_image(phantom(np.eye(4)))
+    session.add_point((24, 22, 20))
+    first = session.mask.array.copy()
+    session.new_object("second")
+    session.add_point((10, 10, 10))
+    second = session.mask.array.copy()
+    session.select_object(1)
+    assert session.active_label == 1 and np.array_equal(session.mask.array, first)
+    session.add_point((30, 22, 20), positive=False)
+    assert session.current.name == "object_1" and len(session.current.clicks) == 2
+    session.select_object(2)
+    assert np.array_equal(session.mask.array, second)  # object 2 untouched by the edit
+    session.undo()  # the negative click of object 1: focus and mask back
+    assert session.active_label == 1 and np.array_equal(session.mask.array, first)
+    for bad in (0, 3, 1.0, True, "1"):
+        with pytest.raises(InputError):
+            session.select_object(bad)
+    assert session.active_label == 1
+
+
 def constant_model(sign: float) -> torch.nn.Module:
     """The tiny model made to answer ``sign`` everywhere (a fixture with a known answer): the
     last upscaling stage outputs GELU(1) on every voxel, every hypernetwork outputs ``sign``

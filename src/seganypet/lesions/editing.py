@@ -177,6 +177,6 @@ def session_from_lesions(model, image: Volume, labels: Volume | np.ndarray,
         if n:
             session.new_object(f"lesion_{int(value)}")
         else:
-            session.current.name = f"lesion_{int(value)}"
+            session.rename(f"lesion_{int(value)}")
         session.add_mask(array == value)
     return session

@@ -57,8 +57,8 @@ class Annotation:
     # ------------------------------------------------------------------ queries
     @property
     def current(self) -> int:
-        """Label of the object the next click edits (the newest one)."""
-        return len(self._session.label_names)
+        """Label of the object the next click edits (the newest, unless a click named another)."""
+        return self._session.active_label
 
     def objects(self) -> list[dict]:
         """Summaries of every object, in label order (empty objects included)."""
@@ -93,8 +93,10 @@ class Annotation:
     # ------------------------------------------------------------------ mutations
     def click(self, index: list[float], positive: bool, label: int | None) -> dict:
         if label is not None and label != self.current:
-            raise ApiError(409, f"object {label} cannot be edited: clicks go to the newest object "
-                           f"({self.current}); POST .../objects starts a new one")
+            count = len(self._session.label_names)
+            if isinstance(label, bool) or not 1 <= label <= count:
+                raise ApiError(404, f"no object {label}: this session has objects 1..{count}")
+            self._session.select_object(label)
         start = time.perf_counter()
         with self._model_lock:
             self._session.add_point(tuple(float(v) for v in index), positive=bool(positive))
@@ -188,7 +190,9 @@ class Annotation:
         over a whole-body volume per click.
         """
         label = self.current
-        if not current_only or label > np.iinfo(self._labels.dtype).max:
+        newest = len(self._session.label_names)
+        # an earlier object's new voxels may lie under later objects: re-layer all of them
+        if not current_only or label != newest or label > np.iinfo(self._labels.dtype).max:
             return self._session.label_map.array
         mask = self._session.mask.array > 0
         after = self._labels.copy()
@@ -213,7 +217,7 @@ class Annotation:
             self._names = names
             self._version += 1
         self._labels = after
-        for label in [k for k in self._summaries if k > self.current]:
+        for label in [k for k in self._summaries if k > len(names)]:
             del self._summaries[label]  # objects removed by undoing new_object
         return patch
 

@@ -126,7 +126,7 @@ def build_router() -> APIRouter:
     def undo(session_id: str, manager: Manager, tasks: BackgroundTasks) -> dict[str, Any]:
         return _mutate(manager, session_id, tasks, Annotation.undo)
 
-    @router.post("/sessions/{session_id}/reset", summary="clear the newest object (undoable)")
+    @router.post("/sessions/{session_id}/reset", summary="clear the object being edited (undoable)")
     def reset(session_id: str, manager: Manager, tasks: BackgroundTasks) -> dict[str, Any]:
         return _mutate(manager, session_id, tasks, Annotation.reset)
 

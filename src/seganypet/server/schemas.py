@@ -17,7 +17,7 @@ class PointRequest(BaseModel):
     index: list[float] = Field(min_length=3, max_length=3,
                                description="voxel index [i, j, k] of the scan array")
     positive: bool = Field(True, description="true: part of the object; false: background")
-    object: int | None = Field(None, description="label of the object; null = the newest one")
+    object: int | None = Field(None, description="label of the object to edit (any existing one); null = the one edited last")
 
 
 class ObjectRequest(BaseModel):

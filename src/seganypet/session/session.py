@@ -34,8 +34,14 @@ from seganypet.mask_centre import distance_center
 from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
-from seganypet.session.candidates import (CandidateInfo, build_candidate_set, choose_shown,
-                                          shown_image_mask, shown_logits, step_to)
+from seganypet.session.candidates import (
+    CandidateInfo,
+    build_candidate_set,
+    choose_shown,
+    shown_image_mask,
+    shown_logits,
+    step_to,
+)
 from seganypet.session.decoding import TileDecoder
 from seganypet.session.quality import mask_quality
 from seganypet.session.safety_net import BoxMask, boundary_step
@@ -88,6 +94,7 @@ class Session:
         self._cache_size = cache_size
         self._volume: Volume | None = None
         self._objects: list[ObjectState] = []
+        self._active = 0  # index of the object that clicks edit (select_object)
         # (object position, its state before the interaction; None = undo of new_object)
         self._history: list[tuple[int, ObjectSnapshot | None]] = []
 
@@ -101,6 +108,7 @@ class Session:
         self._volume = volume
         self._cache.clear()
         self._objects = [ObjectState(name="object_1")]
+        self._active = 0
         self._history = []
 
     def new_object(self, name: str | None = None) -> int:
@@ -109,12 +117,33 @@ class Session:
         label = len(self._objects) + 1
         self._history.append((len(self._objects), None))
         self._objects.append(ObjectState(name=name or f"object_{label}"))
+        self._active = label - 1
         return label
 
     @property
     def current(self) -> ObjectState:
         self._require_image()
-        return self._objects[-1]
+        return self._objects[self._active]
+
+    @property
+    def active_label(self) -> int:
+        """Label value (1, 2, ...) of the object that clicks, shapes, undo points and reset edit."""
+        self._require_image()
+        return self._active + 1
+
+    def select_object(self, label: int) -> None:
+        """Let the next interactions edit object ``label`` (an earlier one, say).
+
+        Only the focus moves: no mask changes, so this is no undo step; ``undo`` gives the focus
+        to the object whose interaction it undoes. Labels keep their layering in
+        :attr:`label_map` (an earlier object keeps its voxels where objects overlap).
+        """
+        self._require_image()
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+            raise InputError(f"an object label is an integer, got {label!r}")
+        if not 1 <= int(label) <= len(self._objects):
+            raise InputError(f"no object {label}: this session has objects 1..{len(self._objects)}")
+        self._active = int(label) - 1
 
     def rename(self, name: str) -> None:
         """Rename the current object (its label sidecar name); not an undoable interaction."""
@@ -206,13 +235,15 @@ class Session:
         position, snapshot = self._history.pop()
         if snapshot is None:  # undo of new_object
             del self._objects[position:]
+            self._active = min(self._active, len(self._objects) - 1)
         else:
             self._objects[position] = snapshot.restore()
+            self._active = position  # the undone edit's object has the focus again
 
     def reset(self) -> None:
         """Clear the current object's prompts and mask (undoable)."""
         self._push_undo()
-        self._objects[-1] = ObjectState(name=self.current.name)
+        self._objects[self._active] = ObjectState(name=self.current.name)
 
     # ------------------------------------------------------------------ candidates
     @property
@@ -314,7 +345,7 @@ class Session:
         return self._volume
 
     def _push_undo(self) -> None:
-        position = len(self._objects) - 1
+        position = self._active
         self._history.append((position, self._objects[position].snapshot()))
 
     def _anchor(self, obj: ObjectState) -> None:
