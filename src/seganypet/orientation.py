@@ -12,7 +12,7 @@ import numpy as np
 
 from seganypet.grid import Grid
 
-__all__ = ["from_ras", "ras_index", "ras_spacing", "to_ras"]
+__all__ = ["from_ras", "ras_index", "ras_spacing", "scan_index", "to_ras"]
 
 
 def _ornt(grid: Grid) -> np.ndarray:
@@ -43,4 +43,13 @@ def ras_index(grid: Grid, index: tuple[float, ...] | np.ndarray) -> np.ndarray:
     for src_axis, (dst_axis, flip) in enumerate(_ornt(grid).astype(int)):
         value = float(index[src_axis])
         out[dst_axis] = (grid.shape[src_axis] - 1 - value) if flip < 0 else value
+    return out
+
+
+def scan_index(grid: Grid, ras_index: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """Inverse of :func:`ras_index`: a voxel index ``(3,)`` in RAS order as the grid's ``(i, j, k)``."""
+    out = np.zeros(3)
+    for src_axis, (dst_axis, flip) in enumerate(_ornt(grid).astype(int)):
+        value = float(ras_index[dst_axis])
+        out[src_axis] = (grid.shape[src_axis] - 1 - value) if flip < 0 else value
     return out

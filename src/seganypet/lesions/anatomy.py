@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cc3d
-import nibabel.orientations as nio
 import numpy as np
 from scipy import ndimage
 
+from seganypet import orientation
 from seganypet.errors import InputError
+from seganypet.grid import Grid
 from seganypet.volume import Volume
 
 __all__ = ["BodyFrame", "body_frame"]
@@ -50,24 +51,20 @@ class BodyFrame:
     body: np.ndarray
     midline: np.ndarray
     tissue_median: float
-    _to_ras: np.ndarray
-    _from_ras: np.ndarray
+    grid: Grid  # the scan's grid, which decides the reorientation
 
     def to_ras(self, array: np.ndarray) -> np.ndarray:
         """A scan-order ``(I, J, K)`` array in this frame's RAS order."""
-        return nio.apply_orientation(array, self._to_ras)
+        return orientation.to_ras(self.grid, array)
 
     def to_scan(self, array: np.ndarray) -> np.ndarray:
         """A RAS-order array back in the scan's ``(I, J, K)`` order (C-contiguous copy)."""
-        return np.ascontiguousarray(nio.apply_orientation(array, self._from_ras))
+        return orientation.from_ras(self.grid, array)
 
     def scan_index(self, ras_index: np.ndarray) -> tuple[int, int, int]:
         """A RAS voxel index ``(3,)`` of this frame as the scan's ``(i, j, k)``."""
-        out = [0, 0, 0]
-        for src, (dst, flip) in enumerate(self._from_ras.astype(int)):
-            value = int(ras_index[src])
-            out[dst] = (self.suv.shape[src] - 1 - value) if flip < 0 else value
-        return tuple(out)  # type: ignore[return-value]
+        index = orientation.scan_index(self.grid, np.asarray(ras_index).astype(int))
+        return tuple(int(v) for v in index)  # type: ignore[return-value]
 
     def lateral_mm(self, index: np.ndarray) -> np.ndarray:
         """Signed distance (mm) of RAS voxel indices ``(N, 3)`` from the midline; > 0 = patient right
@@ -104,13 +101,9 @@ def body_frame(image: Volume) -> BodyFrame:
     Raises:
         InputError: when the image holds no tissue-level uptake.
     """
-    to_ras = nio.ornt_transform(nio.io_orientation(image.affine), nio.axcodes2ornt("RAS"))
-    from_ras = nio.ornt_transform(nio.axcodes2ornt("RAS"), nio.io_orientation(image.affine))
-    suv = nio.apply_orientation(np.asarray(image.array, dtype=np.float32), to_ras)
-    spacing = np.zeros(3)
-    for src, (dst, _) in enumerate(to_ras.astype(int)):
-        spacing[dst] = image.spacing[src]
+    suv = orientation.to_ras(image.grid, np.asarray(image.array, dtype=np.float32))
+    spacing = orientation.ras_spacing(image.grid)
     smooth = ndimage.gaussian_filter(suv, 1.0)
     body, median = _body_mask(smooth)
     return BodyFrame(suv=suv, spacing=spacing, body=body, midline=_midline(body),
-                     tissue_median=median, _to_ras=to_ras, _from_ras=from_ras)
+                     tissue_median=median, grid=image.grid)
