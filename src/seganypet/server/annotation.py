@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from seganypet.client.patches import changed_patch
 from seganypet.errors import InputError
 from seganypet.server.errors import ApiError
 from seganypet.server.objects import object_summary
+from seganypet.server.suggestion import suggestion_answer
 from seganypet.server.timing import AnnotationLog
+from seganypet.shape import Shape
 from seganypet.volume import Volume
 
 __all__ = ["Annotation"]
@@ -92,6 +95,21 @@ class Annotation:
 
     # ------------------------------------------------------------------ mutations
     def click(self, index: list[float], positive: bool, label: int | None) -> dict:
+        """A click at voxel ``index`` on object ``label`` (None: the current one)."""
+        point = tuple(float(v) for v in index)
+        return self._prompt("click", label,
+                            lambda session: session.add_point(point, positive=bool(positive)),
+                            index=list(index), positive=bool(positive))
+
+    def add_shape(self, shape: Shape, label: int | None) -> dict:
+        """A drawn box, scribble or lasso (voxel indices) on object ``label``; one undo step."""
+        return self._prompt(shape.kind, label, lambda session: session.add_shape(shape),
+                            points=[list(p) for p in shape.points], positive=shape.positive)
+
+    def _prompt(self, event: str, label: int | None, add: Callable[[Any], object],
+                **fields: Any) -> dict:
+        """Give ``label`` the focus, run ``add(session)`` under the model lock, answer the state
+        with the changed part of the label map, and log ``event`` with ``fields``."""
         if label is not None and label != self.current:
             count = len(self._session.label_names)
             if isinstance(label, bool) or not 1 <= label <= count:
@@ -99,14 +117,30 @@ class Annotation:
             self._session.select_object(label)
         start = time.perf_counter()
         with self._model_lock:
-            self._session.add_point(tuple(float(v) for v in index), positive=bool(positive))
+            add(self._session)
         self.clicks += 1
         patch = self._refresh(current_only=True)
         state = self.state(patch)
-        self.log.event("click", state["object"], state["name"], index=list(index),
-                       positive=bool(positive), voxels=state["voxels"],
+        self.log.event(event, state["object"], state["name"], **fields, voxels=state["voxels"],
                        latency_ms=round(1000 * (time.perf_counter() - start), 1))
         return state
+
+    def suggest(self) -> dict:
+        """The model's suggested next click on the current object, with its uncertainty map in
+        patch form (:func:`seganypet.server.suggestion.suggestion_answer`); no state change."""
+        start = time.perf_counter()
+        self.last_used = time.time()
+        try:
+            with self._model_lock:
+                hint = self._session.suggest()
+        except InputError as exc:  # an object without prompts: nothing to be unsure about
+            raise ApiError(409, str(exc)) from None
+        answer = suggestion_answer(hint, self.current, self._name(self.current))
+        self.log.event("suggest", self.current, self._name(self.current),
+                       index=answer["index"], positive=answer["positive"],
+                       error_probability=answer["error_probability"],
+                       latency_ms=round(1000 * (time.perf_counter() - start), 1))
+        return answer
 
     def new_object(self, name: str | None) -> int:
         if name is not None and not name.strip():

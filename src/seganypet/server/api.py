@@ -21,7 +21,15 @@ from seganypet.server.files import coronal_mip, write_once
 from seganypet.server.manager import SessionManager
 from seganypet.server.paths import confined_path, relative_name
 from seganypet.server.scans import read_scan, save_upload
-from seganypet.server.schemas import ObjectRequest, OpenRequest, PointRequest
+from seganypet.server.schemas import (
+    BoxRequest,
+    LassoRequest,
+    ObjectRequest,
+    OpenRequest,
+    PointRequest,
+    ScribbleRequest,
+)
+from seganypet.shape import Shape
 
 __all__ = ["build_router"]
 
@@ -76,6 +84,13 @@ def _mutate(manager: SessionManager, session_id: str, tasks: BackgroundTasks,
     return answer
 
 
+def _draw(manager: SessionManager, session_id: str, tasks: BackgroundTasks, shape: Shape,
+          label: int | None) -> dict[str, Any]:
+    """Add a drawn shape on object ``label`` by the path of ``/points``
+    (:meth:`Annotation.add_shape`)."""
+    return _mutate(manager, session_id, tasks, lambda a: a.add_shape(shape, label))
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
@@ -115,6 +130,33 @@ def build_router() -> APIRouter:
                   tasks: BackgroundTasks) -> dict[str, Any]:
         return _mutate(manager, session_id, tasks,
                        lambda a: a.click(body.index, body.positive, body.object))
+
+    @router.post("/sessions/{session_id}/boxes",
+                 summary="add a box (3D, or 2D when lo and hi share one coordinate)")
+    def add_box(session_id: str, body: BoxRequest, manager: Manager,
+                tasks: BackgroundTasks) -> dict[str, Any]:
+        return _draw(manager, session_id, tasks, Shape.box(body.lo, body.hi, body.positive),
+                     body.object)
+
+    @router.post("/sessions/{session_id}/scribbles", summary="add a scribble (an (N, 3) polyline)")
+    def add_scribble(session_id: str, body: ScribbleRequest, manager: Manager,
+                     tasks: BackgroundTasks) -> dict[str, Any]:
+        return _draw(manager, session_id, tasks, Shape.scribble(body.points, body.positive),
+                     body.object)
+
+    @router.post("/sessions/{session_id}/lassos",
+                 summary="add a lasso (a closed polygon on one slice, filled)")
+    def add_lasso(session_id: str, body: LassoRequest, manager: Manager,
+                  tasks: BackgroundTasks) -> dict[str, Any]:
+        return _draw(manager, session_id, tasks, Shape.lasso(body.points, body.positive),
+                     body.object)
+
+    @router.get("/sessions/{session_id}/suggest",
+                summary="the suggested next click and the uncertainty map (no state change)")
+    def suggest(session_id: str, manager: Manager) -> dict[str, Any]:
+        annotation = manager.get(session_id)
+        with annotation.lock:
+            return annotation.suggest()
 
     @router.post("/sessions/{session_id}/objects", summary="start a new object")
     def new_object(session_id: str, manager: Manager, tasks: BackgroundTasks,
