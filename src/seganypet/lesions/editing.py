@@ -25,7 +25,7 @@ from seganypet.errors import InputError
 from seganypet.lesions.hotspots import local_hot_region
 from seganypet.volume import Volume
 
-__all__ = ["LesionEditor", "session_from_lesions"]
+__all__ = ["LesionEditor", "lesion_name", "session_from_lesions"]
 
 # The region a click may claim: uptake above 20 % of the way from the local background to the
 # local peak, within a 12 cm box (the same guard as lesion mode's extent).
@@ -33,6 +33,11 @@ _EXTENT_FRACTION = 0.2
 _BOX_MM = 60.0
 # A trimming negative click removes lesion voxels up to 20 % hotter than the clicked one.
 _TRIM_MARGIN = 1.2
+
+
+def lesion_name(label: int) -> str:
+    """The name of lesion ``label`` in lesion mode's outputs, sessions and the server."""
+    return f"lesion_{int(label)}"
 
 
 class LesionEditor:
@@ -175,8 +180,8 @@ def session_from_lesions(model, image: Volume, labels: Volume | np.ndarray,
     session.set_image(image)
     for n, value in enumerate(v for v in np.unique(array) if v > 0):
         if n:
-            session.new_object(f"lesion_{int(value)}")
+            session.new_object(lesion_name(value))
         else:
-            session.rename(f"lesion_{int(value)}")
+            session.rename(lesion_name(value))
         session.add_mask(array == value)
     return session

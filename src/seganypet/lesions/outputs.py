@@ -25,6 +25,7 @@ from typing import Any
 from seganypet.atomic import atomic_path
 from seganypet.io.labels import write_label_map
 from seganypet.lesions.detect import LesionResult
+from seganypet.lesions.editing import lesion_name
 from seganypet.quantify.stats import RegionStats, object_stats, totals
 from seganypet.visualize import save_preview
 from seganypet.volume import Volume
@@ -89,7 +90,7 @@ def write_lesion_outputs(image: Volume, result: LesionResult, outdir: str | os.P
     outdir.mkdir(parents=True, exist_ok=True)
     stats = object_stats(image, result.labels)
     rows = lesion_rows(result, stats)
-    names = {row["label"]: f"lesion_{row['label']}" for row in rows}
+    names = {row["label"]: lesion_name(row["label"]) for row in rows}
     paths = {"labels": outdir / "lesions.nii.gz", "table": outdir / "lesions.csv",
              "summary": outdir / "summary.json", "organs": outdir / "organs.nii.gz"}
     write_label_map(result.labels, paths["labels"], names)
