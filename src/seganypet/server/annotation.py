@@ -176,6 +176,30 @@ class Annotation:
         self.log.event(verb, self.current, self._name(self.current))
         return self.state(patch)
 
+    def replace_session(self, session: Any, event: str, **fields: Any) -> dict:
+        """Make ``session`` (on the same image: lesion mode's objects, say) this scan's state;
+        the label map, statistics, undo, autosave and downloads follow it from now on, the
+        earlier objects and their undo history are dropped. Logs ``event`` with ``fields``."""
+        self._finish_current()
+        self._session = session
+        self._summaries.clear()
+        patch = self._refresh()
+        self.log.event(event, self.current, self._name(self.current), **fields)
+        return self.state(patch)
+
+    def apply(self, event: str, action: Callable[[Any], Any], **fields: Any) -> tuple[dict, Any]:
+        """Run ``action(session)``, an edit that may change any object (segment all similar,
+        say), under the model lock and re-read the whole label map; answers ``(state, what
+        action returned)`` and logs ``event`` with ``fields``."""
+        start = time.perf_counter()
+        with self._model_lock:
+            result = action(self._session)
+        patch = self._refresh()
+        state = self.state(patch)
+        self.log.event(event, state["object"], state["name"], **fields, voxels=state["voxels"],
+                       latency_ms=round(1000 * (time.perf_counter() - start), 1))
+        return state, result
+
     def close(self) -> None:
         """Write the last object's summary line and a final autosave."""
         with self.lock:

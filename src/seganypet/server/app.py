@@ -23,6 +23,7 @@ from seganypet.errors import InputError
 from seganypet.server.api import build_router
 from seganypet.server.config import ServerConfig
 from seganypet.server.errors import ApiError
+from seganypet.server.lesions import build_lesion_router
 from seganypet.server.manager import SessionManager
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -127,10 +128,12 @@ def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
     app = FastAPI(title="seganypet serve", version="1", lifespan=lifespan,
                   description="Click-to-segment PET over HTTP: sessions, clicks, label maps.")
     app.state.manager = manager
+    app.state.model = model  # lesion mode runs its own sessions on it
     app.state.model_name = config.model
     app.state.capabilities = _capabilities(Session)
     _install_errors(app)
     _install_guards(app, config)
     app.include_router(build_router())
+    app.include_router(build_lesion_router())
     _install_viewer(app)
     return app
