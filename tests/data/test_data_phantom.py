@@ -170,3 +170,23 @@ def test_arms_and_acquisition_vary() -> None:
     assert len({s.voxel_mm for s in scans}) > 3 and len({s.axial_range_mm for s in scans}) == 20
     assert all(4.0 <= s.psf_fwhm_mm <= 8.0 and 2.0 <= min(s.voxel_mm) <= max(s.voxel_mm) <= 5.0
                for s in scans)
+
+
+def test_juxta_lesions_touch_the_organ_they_are_drawn_beside() -> None:
+    """Nodes requested beside an organ of high uptake overlap its edge (the scenes where a
+    one-click mask leaks); asking for none leaves the generator's draw unchanged."""
+    config = PhantomConfig(voxel_mm=4.0, whole_body=True, n_lesions=0, juxta_lesions=6)
+    case = generate_case(np.random.default_rng(3), config)
+    juxta = [les for les in case.info["lesions"] if les["kind"] == "juxta_node"]
+    assert len(juxta) >= 4  # a few may find no room
+    for lesion in juxta:
+        mask = case.label.array == lesion["id"]
+        assert mask.any()
+        organ = case.label.array == ORGAN_IDS[lesion["beside"]]
+        touching = ndimage.binary_dilation(mask, iterations=2) & organ
+        assert touching.any(), lesion["beside"]
+        assert lesion["suv"] > 2.0  # lesion uptake, not the organ's
+    plain = generate_case(np.random.default_rng(3), PhantomConfig(voxel_mm=8.0, n_lesions=2))
+    again = generate_case(np.random.default_rng(3), PhantomConfig(voxel_mm=8.0, n_lesions=2,
+                                                                  juxta_lesions=0))
+    assert np.array_equal(plain.suv.array, again.suv.array)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import torch
 
 from seganypet.model import build_model
@@ -86,3 +87,66 @@ def _candidates(model, embedding, batch, low: int) -> torch.Tensor:
                             torch.ones((n, 1), dtype=torch.long),
                             torch.zeros((n, 1, low, low, low)), multimask=True)
     return masks
+
+
+def _slot_config(**changes) -> TrainConfig:
+    values = dict(preset="tiny", phantom_voxel_mm=8.0, phantom_pool=2, phantom_reuse=4,
+                  phantom_lq_fraction=0.0, amp="off", seed=5, loss_grid="low_res",
+                  scale_bounds_ml=(20.0, 500.0), scale_slots=(2, 0, 1))
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def test_scale_slots_band_targets_by_their_volume_in_the_patch() -> None:
+    model = build_model("tiny")
+    step = InteractiveStep(model, _slot_config())
+    voxel_ml = float(torch.tensor(model.config.spacing_mm).prod()) / 1000
+    size = model.config.image_size
+    targets = torch.zeros((3, 1, size, size, size))
+    for row, ml in enumerate((5.0, 100.0, 900.0)):
+        targets[row].view(-1)[:int(round(ml / voxel_ml))] = 1
+    assert step._scale_slot(targets).tolist() == [2, 0, 1]
+
+
+def test_scale_slots_train_only_the_slot_of_the_target_scale() -> None:
+    """With slots, the first-click loss is the assigned candidate's loss (not the minimum),
+    and only that candidate's output MLP gets a gradient from it."""
+    torch.manual_seed(0)
+    cfg = _slot_config(iou_loss_weight=0.0)
+    model = build_model("tiny")
+    source = PatchSource(cfg, patch_spec(cfg, model.config), None,
+                         PhantomCases(phantom_case_generator(cfg), cfg))
+    batch = source.batch([0])
+    step = InteractiveStep(model, cfg)
+    embedding = model.encode(batch.images)
+    low = model.config.low_res_size
+    targets = torch.nn.functional.avg_pool3d(batch.targets, batch.images.shape[-1] // low)
+    _, loss, _ = step._first_decode(embedding, batch, targets)
+    slot = int(step._scale_slot(batch.targets)[0])
+    candidates = _candidates(model, embedding, batch, low)
+    per = dice_ce_per_sample(candidates[0][:, None], targets.expand(candidates.shape[1], -1,
+                                                                     -1, -1, -1))
+    assert torch.allclose(loss[0], per[slot], atol=1e-5)
+    model.zero_grad()
+    loss.sum().backward()
+    mlps = model.mask_decoder.output_hypernetworks_mlps
+    offset = len(mlps) - candidates.shape[1]  # single-mask MLP(s) first, as SAM
+    grads = [sum(float(p.grad.abs().sum()) if p.grad is not None else 0.0 for p in mlp.parameters())
+             for mlp in mlps[offset:]]
+    assert grads[slot] > 0 and all(g == 0 for k, g in enumerate(grads) if k != slot)
+
+
+def test_host_organ_of_a_lesion_is_the_organ_around_it() -> None:
+    from seganypet.train.data import LabeledCase, host_organ
+    from seganypet.volume import Volume
+
+    label = np.zeros((20, 20, 20), np.uint8)
+    label[2:18, 2:18, 2:18] = 3  # liver
+    label[8:11, 8:11, 8:11] = 101  # a lesion inside it
+    label[0:2, 0:4, 0:4] = 102  # a lesion at the image corner, in nothing
+    names = {3: "liver", 101: "lesion_1", 102: "lesion_2"}
+    case = LabeledCase("c", Volume(np.zeros((20, 20, 20), np.float32), np.eye(4)),
+                       Volume(label, np.eye(4)), names)
+    assert host_organ(case, label == 101, ("liver",)) == 3
+    assert host_organ(case, label == 101, ("spleen",)) is None
+    assert host_organ(case, label == 102, ("liver",)) is None

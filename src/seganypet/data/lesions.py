@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from seganypet.data.anatomy import Anatomy
 from seganypet.data.organs import LESION_ID_START, MAX_LESIONS, ORGAN_IDS, lesion_id
@@ -18,16 +19,26 @@ from seganypet.data.shapes import Ellipsoid, RasGrid, ellipsoid_mask, rotation_m
 from seganypet.data.uptake import OrganUptake
 
 __all__ = [
+    "JUXTA_KIND",
+    "JUXTA_NEIGHBOURS",
     "LESION_KINDS",
     "RANDOMIZED_LESIONS",
     "REALISTIC_LESIONS",
     "LesionDistribution",
     "LesionSpec",
     "paint_lesions",
+    "sample_juxta_specs",
     "sample_lesion_specs",
 ]
 
 LESION_KINDS = ("lymph_node", "lung_nodule", "liver_met", "bone_met", "primary")
+# Nodes pressed against organs of high physiological uptake (cervical nodes by the salivary
+# glands, hilar/mediastinal nodes by the heart, pelvic nodes by the bladder, retroperitoneal
+# nodes by the kidneys). Drawn only on request (``sample_juxta_specs``): they are the scenes
+# where a one-click mask leaks from the node into the organ beside it.
+JUXTA_KIND = "juxta_node"
+JUXTA_NEIGHBOURS = ("salivary_glands", "heart", "bladder", "kidney_left", "kidney_right",
+                    "stomach", "bowel", "liver")
 _HOSTS = {"lymph_node": ("muscle",), "lung_nodule": ("lung_left", "lung_right"),
           "liver_met": ("liver",), "bone_met": ("bone_marrow",),
           "primary": ("lung_left", "lung_right", "muscle")}
@@ -48,6 +59,8 @@ class LesionSpec:
         center_mm: RAS mm, or None to draw a voxel of the host at random.
         necrotic_fraction: radius fraction of a cold necrotic core (0 = solid).
         chain: name of the lymph-node chain (station) the node belongs to, if any.
+        beside: for ``JUXTA_KIND``, the organ whose surface the lesion touches (its centre
+            is drawn in the host tissue just outside that organ).
     """
 
     kind: str
@@ -57,12 +70,16 @@ class LesionSpec:
     center_mm: tuple[float, float, float] | None = None
     necrotic_fraction: float = 0.0
     chain: str = ""
+    beside: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in LESION_KINDS:
-            raise ValueError(f"unknown lesion kind {self.kind!r}; use one of {LESION_KINDS}")
+        if self.kind not in (*LESION_KINDS, JUXTA_KIND):
+            raise ValueError(f"unknown lesion kind {self.kind!r}; use one of "
+                             f"{(*LESION_KINDS, JUXTA_KIND)}")
+        if (self.kind == JUXTA_KIND) != bool(self.beside):
+            raise ValueError("a juxta_node lesion needs `beside` (and only it may have one)")
         if not self.host:
-            object.__setattr__(self, "host", _HOSTS[self.kind][0])
+            object.__setattr__(self, "host", "muscle" if self.beside else _HOSTS[self.kind][0])
 
 
 @dataclass(frozen=True)
@@ -133,6 +150,43 @@ def sample_lesion_specs(rng: np.random.Generator, anatomy: Anatomy, uptake: Orga
     return specs[:MAX_LESIONS]
 
 
+def sample_juxta_specs(rng: np.random.Generator, uptake: OrganUptake, count: int,
+                       neighbours: tuple[str, ...] = JUXTA_NEIGHBOURS) -> list[LesionSpec]:
+    """``count`` node-sized lesions (8-30 mm, FDG/PSMA lesion uptake) each touching one organ
+    of ``neighbours`` (drawn uniformly); placed by :func:`paint_lesions`."""
+    specs = []
+    for _ in range(count):
+        beside = neighbours[int(rng.integers(len(neighbours)))]
+        specs.append(LesionSpec(JUXTA_KIND, float(np.exp(rng.uniform(np.log(8.0), np.log(30.0)))),
+                                _contrast(rng, REALISTIC_LESIONS, uptake.tracer, uptake.suv["muscle"]),
+                                beside=beside))
+    return specs
+
+
+def _juxta_voxel(rng: np.random.Generator, grid: RasGrid, labels: np.ndarray,
+                 spec: LesionSpec) -> np.ndarray | None:
+    """A soft-tissue voxel (muscle or fat) at 0.4-0.8 lesion radii from the surface of
+    ``spec.beside``: the lesion then overlaps the organ's edge, touching it as a node does."""
+    organ = labels == ORGAN_IDS[spec.beside]
+    if not organ.any():
+        return None
+    radius_vox = 0.5 * spec.diameter_mm / np.asarray(grid.spacing)
+    reach = np.ceil(radius_vox).astype(int) + 1
+    where = np.argwhere(organ)
+    lo = np.maximum(where.min(0) - reach, 0)
+    hi = np.minimum(where.max(0) + reach + 1, labels.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    # Distance to the organ in mm (EDT with the voxel spacing), within the organ's box only.
+    distance = ndimage.distance_transform_edt(~organ[box], sampling=grid.spacing)
+    radius = 0.5 * spec.diameter_mm
+    tissue = np.isin(labels[box], (ORGAN_IDS["muscle"], ORGAN_IDS["fat"]))
+    ring = tissue & (distance >= 0.4 * radius) & (distance <= 0.8 * radius)
+    options = np.argwhere(ring)
+    if options.size == 0:
+        return None
+    return grid.world_of(options[int(rng.integers(len(options)))] + lo)
+
+
 def _random_host_voxel(rng: np.random.Generator, grid: RasGrid, labels: np.ndarray,
                        host: str) -> np.ndarray | None:
     candidates = np.flatnonzero(labels == ORGAN_IDS[host])
@@ -162,8 +216,12 @@ def paint_lesions(rng: np.random.Generator, grid: RasGrid, labels: np.ndarray, a
     for spec in specs:
         placed = None
         for _ in range(5):
-            centre = (np.asarray(spec.center_mm, dtype=float) if spec.center_mm is not None
-                      else _random_host_voxel(rng, grid, labels, spec.host))
+            if spec.center_mm is not None:
+                centre = np.asarray(spec.center_mm, dtype=float)
+            elif spec.beside:
+                centre = _juxta_voxel(rng, grid, labels, spec)
+            else:
+                centre = _random_host_voxel(rng, grid, labels, spec.host)
             if centre is None:
                 break
             solid = _lesion_solid(rng, spec, centre, deform_sd)
@@ -199,4 +257,5 @@ def _paint_one(grid: RasGrid, labels: np.ndarray, activity: np.ndarray, spec: Le
             "host": spec.host, "diameter_mm": round(spec.diameter_mm, 2),
             "contrast": round(spec.contrast, 3), "suv": round(host_suv * spec.contrast, 3),
             "center_mm": [round(float(c), 1) for c in solid.center],
-            "necrotic_fraction": round(spec.necrotic_fraction, 3), "chain": spec.chain}
+            "necrotic_fraction": round(spec.necrotic_fraction, 3), "chain": spec.chain,
+            "beside": spec.beside}

@@ -37,6 +37,7 @@ from seganypet.data.lesions import (
     REALISTIC_LESIONS,
     LesionSpec,
     paint_lesions,
+    sample_juxta_specs,
     sample_lesion_specs,
 )
 from seganypet.data.organs import LESION_ID_START, ORGAN_NAMES
@@ -70,6 +71,8 @@ class PhantomConfig:
         arms_up: force the arm position.
         whole_body: True covers vertex to the end of the thighs (no axial cropping).
         fov_mm: transaxial field of view.
+        juxta_lesions: extra node-sized lesions, each touching an organ of high uptake
+            (``seganypet.data.lesions.sample_juxta_specs``); 0 leaves the draw unchanged.
     """
 
     tracer: str = "fdg"
@@ -85,6 +88,7 @@ class PhantomConfig:
     arms_up: bool | None = None
     whole_body: bool = False
     fov_mm: float | None = None
+    juxta_lesions: int = 0
 
     def __post_init__(self) -> None:
         if self.tracer not in (*TRACERS, "mixed"):
@@ -141,6 +145,8 @@ def generate_case(rng: np.random.Generator, config: PhantomConfig = PhantomConfi
     lesion_dist = RANDOMIZED_LESIONS if randomized else REALISTIC_LESIONS
     specs = (list(config.lesions) if config.lesions is not None
              else sample_lesion_specs(rng, anatomy, uptake, lesion_dist, config.n_lesions))
+    if config.juxta_lesions > 0:
+        specs = specs + sample_juxta_specs(rng, uptake, config.juxta_lesions)
     lesions = paint_lesions(rng, grid, labels, activity, specs, uptake, texture, lesion_dist.deform_sd)
     suv = apply_scanner(activity, organ_labels, grid, scanner, rng)
     counts = np.bincount(labels.ravel(), minlength=256)

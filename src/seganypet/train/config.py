@@ -48,6 +48,10 @@ class TrainConfig:
     phantom_lq_fraction: float = 0.3  # phantoms whose label is degraded (simulated LQ)
     phantom_seed_offset: int = 0  # separates training phantoms from held-out ones
     phantom_voxel_mm: float | None = None  # None: the generator's scanner-like voxel sizes
+    # Up to this many extra node-sized lesions per phantom, each touching an organ of high
+    # uptake (salivary glands, heart, bladder, kidneys, ...): the scenes where a one-click
+    # mask leaks from a node into the organ beside it. 0 = the generator's own lesion draw.
+    phantom_juxta_lesions: int = 0
     target_kinds: str = "all"
     lesion_fraction: float = 0.5  # share of patches centred on a lesion (when both exist)
     target_names: tuple[str, ...] | None = None  # organs to train on (None = every label)
@@ -61,6 +65,19 @@ class TrainConfig:
     clicks_min: int = 1
     clicks_max: int = 20
     multimask_first: bool = True
+    # Scale slots of the first-click candidates: a target whose in-patch volume (ml) falls in
+    # band b of ``scale_bounds_ml`` (ascending; band 0 below the first bound) trains candidate
+    # ``scale_slots[b]`` only, instead of SAM's "best candidate". Without slots the minimum-loss
+    # rule let every candidate settle on one scale, and none was organ-sized on a large organ.
+    # A lesion in (or touching) an organ of ``target_names`` also trains the slot of the host's
+    # scale on host ∪ lesion, weighted ``host_slot_weight``: the nested answer to "lesion or
+    # organ?". Empty = SAM's rule.
+    scale_bounds_ml: tuple[float, ...] = ()
+    scale_slots: tuple[int, ...] = ()
+    host_slot_weight: float = 0.0
+    # Train the prompt encoder and mask decoder only (the image encoder runs under no_grad):
+    # ~3x cheaper steps when the encoder's features are kept and the decoder learns new roles.
+    freeze_encoder: bool = False
     iou_loss_weight: float = 1.0
     # Listwise ranking loss on the first-click candidate scores: cross-entropy of
     # softmax(predicted IoU / 0.1) against the candidate with the highest true IoU. The MSE
@@ -115,7 +132,13 @@ class TrainConfig:
             raise InputError("batch_size and grad_accum must be >= 1 and steps >= 0")
         if self.manifest is None and not self.phantoms:
             raise InputError("no training data: give --manifest PATH and/or --phantoms true")
-        for name in ("betas", "milestones", "phantom_tracers", "target_names"):
+        if self.scale_slots and (len(self.scale_slots) != len(self.scale_bounds_ml) + 1
+                                 or len(set(self.scale_slots)) != len(self.scale_slots)
+                                 or list(self.scale_bounds_ml) != sorted(self.scale_bounds_ml)):
+            raise InputError("scale_slots needs one distinct candidate per band: "
+                             "len(scale_bounds_ml) + 1 entries, bounds ascending")
+        for name in ("betas", "milestones", "phantom_tracers", "target_names", "scale_bounds_ml",
+                     "scale_slots"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import ndimage
 
 from seganypet.data.organs import is_lesion_name
 from seganypet.errors import InputError
@@ -33,6 +34,7 @@ __all__ = [
     "choose_target",
     "collate",
     "extract_patch",
+    "host_organ",
     "patch_spec",
 ]
 
@@ -93,13 +95,16 @@ def patch_spec(config: TrainConfig, model_config: ModelConfig) -> PatchSpec:
 
 @dataclass(frozen=True, eq=False)
 class PatchSample:
-    """One training patch: ``image`` and ``target`` ``(S, S, S)`` float32, first click ``(3,)``."""
+    """One training patch: ``image`` and ``target`` ``(S, S, S)`` float32, first click ``(3,)``;
+    ``host`` ``(S, S, S)`` float32 = host organ ∪ lesion for a lesion target inside (or
+    touching) an organ, when asked for (``extract_patch(host_names=...)``), else None."""
 
     image: np.ndarray
     target: np.ndarray
     first_click: np.ndarray
     low_quality: bool
     target_name: str
+    host: np.ndarray | None = None
 
 
 def choose_target(case: LabeledCase, kinds: str, lesion_fraction: float,
@@ -131,12 +136,35 @@ def _anchor(mask: np.ndarray, rng: np.random.Generator, center_prob: float,
     return np.asarray(np.unravel_index(flat[int(rng.integers(flat.size))], mask.shape), np.float64)
 
 
+# A lesion's host: the organ holding at least this share of the lesion's outer shell.
+_HOST_SHELL_SHARE = 0.3
+
+
+def host_organ(case: LabeledCase, mask: np.ndarray, names: tuple[str, ...]) -> int | None:
+    """The organ of ``names`` that a lesion ``mask`` (case grid) sits in or against: the most
+    frequent organ label of its one-voxel outer shell, if it holds ``_HOST_SHELL_SHARE`` of it."""
+    where = np.argwhere(mask)
+    lo, hi = np.maximum(where.min(0) - 1, 0), np.minimum(where.max(0) + 2, mask.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi))
+    shell = ndimage.binary_dilation(mask[box]) & ~mask[box]
+    around = case.label.array[box][shell]
+    organs = [int(v) for v in np.unique(around) if v and not is_lesion_name(
+        case.label_names.get(int(v), "")) and case.label_names.get(int(v)) in names]
+    if not organs:
+        return None
+    counts = [int((around == v).sum()) for v in organs]
+    best = int(np.argmax(counts))
+    return organs[best] if counts[best] >= _HOST_SHELL_SHARE * around.size else None
+
+
 def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
-                  rng: np.random.Generator) -> PatchSample | None:
+                  rng: np.random.Generator,
+                  host_names: tuple[str, ...] | None = None) -> PatchSample | None:
     """Cut the training patch for target ``label_id``; None if the target vanishes at this spacing.
 
     Returns a sample whose first click is the anchor voxel in patch indices (after flips),
-    guaranteed inside the resampled target.
+    guaranteed inside the resampled target; with ``host_names``, a lesion target's host organ
+    (:func:`host_organ`) ∪ the lesion is cut as ``host``.
     """
     mask = case.label.array == label_id
     anchor = _anchor(mask, rng, spec.center_click_prob, case.image.spacing)
@@ -146,6 +174,12 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
         grid = grid.shifted(shift)
     image = normalize_intensity(sample_volume(case.image, grid), spec.intensity)
     target = sample_volume(case.label, grid, nearest=True) == label_id
+    host = None
+    if host_names and is_lesion_name(case.label_names.get(label_id, "")):
+        host_id = host_organ(case, mask, host_names)
+        if host_id is not None:
+            nested = case.label.with_array((mask | (case.label.array == host_id)).astype(np.uint8))
+            host = sample_volume(nested, grid, nearest=True) > 0
     click = np.rint(case.image.grid.index_in(grid, anchor)).astype(np.int64)
     click = np.clip(click, 0, spec.size - 1)
     if not target[tuple(click)]:
@@ -158,6 +192,7 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
         for axis in range(3):
             if rng.random() < 0.5:
                 image, target = np.flip(image, axis), np.flip(target, axis)
+                host = None if host is None else np.flip(host, axis)
                 click[axis] = spec.size - 1 - click[axis]
     return PatchSample(
         image=np.ascontiguousarray(image, np.float32),
@@ -165,13 +200,16 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
         first_click=click,
         low_quality=case.quality == "LQ",
         target_name=case.label_names.get(label_id, str(label_id)),
+        host=None if host is None else np.ascontiguousarray(host, np.float32),
     )
 
 
 @dataclass(frozen=True, eq=False)
 class PatchBatch:
     """A batch: ``images``/``targets`` ``(B, 1, S, S, S)``, ``first_clicks`` ``(B, 3)`` long,
-    ``low_quality`` ``(B,)`` bool, ``seeds`` ``(B,)`` per-sample click seeds."""
+    ``low_quality`` ``(B,)`` bool, ``seeds`` ``(B,)`` per-sample click seeds; ``hosts``
+    ``(B, 1, S, S, S)`` (zeros where ``has_host`` ``(B,)`` is False) or None when no sample
+    has a host target."""
 
     images: torch.Tensor
     targets: torch.Tensor
@@ -179,15 +217,24 @@ class PatchBatch:
     low_quality: torch.Tensor
     seeds: tuple[int, ...]
     target_names: tuple[str, ...]
+    hosts: torch.Tensor | None = None
+    has_host: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> PatchBatch:
+        hosts = None if self.hosts is None else self.hosts.to(device)
+        has_host = None if self.has_host is None else self.has_host.to(device)
         return PatchBatch(self.images.to(device), self.targets.to(device),
                           self.first_clicks.to(device), self.low_quality.to(device),
-                          self.seeds, self.target_names)
+                          self.seeds, self.target_names, hosts, has_host)
 
 
 def collate(samples: list[PatchSample], seeds: list[int]) -> PatchBatch:
     """Stack samples into a :class:`PatchBatch` (adds the channel axis)."""
+    hosts = has_host = None
+    if any(s.host is not None for s in samples):
+        hosts = torch.from_numpy(np.stack([s.host if s.host is not None
+                                           else np.zeros_like(s.target) for s in samples]))[:, None]
+        has_host = torch.tensor([s.host is not None for s in samples])
     return PatchBatch(
         images=torch.from_numpy(np.stack([s.image for s in samples]))[:, None],
         targets=torch.from_numpy(np.stack([s.target for s in samples]))[:, None],
@@ -195,4 +242,6 @@ def collate(samples: list[PatchSample], seeds: list[int]) -> PatchBatch:
         low_quality=torch.tensor([s.low_quality for s in samples]),
         seeds=tuple(int(s) for s in seeds),
         target_names=tuple(s.target_name for s in samples),
+        hosts=hosts,
+        has_host=has_host,
     )

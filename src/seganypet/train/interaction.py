@@ -90,7 +90,8 @@ class InteractiveStep(nn.Module):
         size, low_size = batch.images.shape[-1], self.model.config.low_res_size
         targets = _grid_targets(batch.targets, low_size if cfg.loss_grid == "low_res" else size)
         cell = size / targets.shape[-1]  # patch voxels per loss-grid voxel
-        embedding = self.model.encode(batch.images)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not cfg.freeze_encoder):
+            embedding = self.model.encode(batch.images)
         rngs = click_rngs(batch.seeds)
         first, first_loss, iou_loss = self._first_decode(embedding, batch, targets)
         decodes = [first]
@@ -131,8 +132,13 @@ class InteractiveStep(nn.Module):
         m = grid.shape[1]
         per = dice_ce_per_sample(grid.reshape(n * m, 1, *grid.shape[2:]),
                                  targets.repeat_interleave(m, dim=0)).view(n, m)
-        best = per.argmin(dim=1)  # SAM: train only the best candidate
         rows = torch.arange(n, device=grid.device)
+        if self.config.scale_slots and m > 1:
+            best = self._scale_slot(batch.targets)
+            first_loss = per[rows, best] + self._host_loss(grid, batch, best)
+        else:
+            best = per.argmin(dim=1)  # SAM: train only the best candidate
+            first_loss = per[rows, best]
         true_iou = mask_iou(grid, targets)
         iou_loss = F.mse_loss(iou.float(), true_iou, reduction="none").mean(1)
         if self.config.iou_rank_weight > 0 and m > 1:
@@ -141,7 +147,32 @@ class InteractiveStep(nn.Module):
         if self.config.prompt_from_choice and m > 1:
             shown = session_choice(low.detach(), iou.detach(), batch.first_clicks, size)
         decode = _Decode(grid[rows, shown][:, None], True, low[rows, shown][:, None].detach())
-        return decode, per[rows, best], iou_loss
+        return decode, first_loss, iou_loss
+
+    def _scale_slot(self, patch_targets: torch.Tensor) -> torch.Tensor:
+        """Candidate index ``(B,)`` of each target's scale band (``TrainConfig.scale_slots``),
+        from its volume in the patch ``patch_targets (B, 1, S, S, S)``."""
+        cfg = self.config
+        voxel_ml = float(np.prod(self.model.config.spacing_mm)) / 1000.0
+        volume = patch_targets.flatten(1).sum(1).float() * voxel_ml
+        bounds = torch.tensor(cfg.scale_bounds_ml, dtype=volume.dtype, device=volume.device)
+        band = torch.bucketize(volume, bounds)
+        return torch.tensor(cfg.scale_slots, device=volume.device)[band]
+
+    def _host_loss(self, grid: torch.Tensor, batch: PatchBatch, slot: torch.Tensor) -> torch.Tensor:
+        """``host_slot_weight`` × Dice+CE of the host's scale slot against host ∪ lesion, for
+        samples with a host whose slot differs from the lesion's; ``(B,)`` (0 elsewhere)."""
+        zero = torch.zeros(grid.shape[0], device=grid.device)
+        if batch.hosts is None or self.config.host_slot_weight <= 0:
+            return zero
+        host_slot = self._scale_slot(batch.hosts)
+        use = batch.has_host & (host_slot != slot)
+        if not bool(use.any()):
+            return zero
+        rows = torch.arange(grid.shape[0], device=grid.device)
+        hosts = _grid_targets(batch.hosts, grid.shape[-1])
+        loss = dice_ce_per_sample(grid[rows, host_slot][:, None], hosts)
+        return self.config.host_slot_weight * torch.where(use, loss, zero)
 
     def _segmentation_loss(self, decodes: list[_Decode], first_loss: torch.Tensor,
                            targets: torch.Tensor, batch: PatchBatch, plan: ClickPlan, n_cpcl: int):

@@ -65,7 +65,10 @@ class TrainResult:
 
 def build_optimizer(model: SegAnyPET, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with the image encoder at ``lr_encoder`` and prompt encoder + decoder at
-    ``lr_decoder`` (upstream: 8e-4 / 8e-5), weight decay on every parameter as upstream."""
+    ``lr_decoder`` (upstream: 8e-4 / 8e-5), weight decay on every parameter as upstream.
+    With ``freeze_encoder`` the encoder's group is empty (its weights stay as loaded)."""
+    if cfg.freeze_encoder:
+        model.image_encoder.requires_grad_(False)
     encoder = [p for p in model.image_encoder.parameters() if p.requires_grad]
     encoder_ids = {id(p) for p in encoder}
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in encoder_ids]

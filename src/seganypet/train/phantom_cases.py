@@ -30,8 +30,12 @@ def phantom_case_generator(config: TrainConfig) -> Callable[[int], LabeledCase]:
         tracer = str(rng.choice(list(config.phantom_tracers)))
         mode = "randomized" if rng.random() < config.phantom_randomized_fraction else "realistic"
         low_quality = rng.random() < config.phantom_lq_fraction
+        # Drawn only when asked for, so the phantoms of earlier configs stay the same.
+        juxta = (int(rng.integers(0, config.phantom_juxta_lesions + 1))
+                 if config.phantom_juxta_lesions > 0 else 0)
         case = generate_case(rng, PhantomConfig(tracer=tracer, mode=mode,
-                                                voxel_mm=config.phantom_voxel_mm))
+                                                voxel_mm=config.phantom_voxel_mm,
+                                                juxta_lesions=juxta))
         label = simulate_low_quality(case.label, rng)[0] if low_quality else case.label
         names = {int(k): str(v) for k, v in case.info["label_names"].items()}
         return LabeledCase(f"phantom-{seed}", case.suv, label, names,

@@ -138,7 +138,8 @@ class PatchSource:
                                      cfg.target_names)
             if label_id is None:
                 continue
-            patch = extract_patch(case, label_id, self.spec, rng)
+            hosts = cfg.target_names if cfg.host_slot_weight > 0 and cfg.scale_slots else None
+            patch = extract_patch(case, label_id, self.spec, rng, hosts)
             if patch is not None and patch.target.sum() >= cfg.min_target_voxels:
                 return patch, int(rng.integers(2**62))
         raise InputError(f"no usable target found for sample {g} after {_MAX_ATTEMPTS} tries; "
