@@ -152,3 +152,26 @@ def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, s
     assert page.locator("#error").is_hidden()
     assert page.messages == []
 
+
+
+def test_viewer_finds_lesions_and_lists_them(browser_page, live_server) -> None:
+    """"Find lesions" (a fixed SUV keeps it short): the lesions become the rows of the objects
+    table, with their count and TMTV; "Similar" is offered on the selected lesion."""
+    page = browser_page
+    page.goto(f"{live_server}/?path=case_SUV.nii.gz")
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    wait_idle(page)
+    sid = page.evaluate("document.body.dataset.session")
+    page.fill("#lesion-threshold", "5")
+    page.click("#find-lesions")
+    page.wait_for_selector("#lesion-totals:not([hidden])", timeout=300_000)
+    wait_idle(page)
+    objects = session_state(live_server, sid)["objects"]
+    rows = page.locator("#objects tbody tr")
+    assert objects and rows.count() == len(objects)
+    assert "lesion_1" in rows.first.inner_text()
+    totals = page.locator("#lesion-totals").inner_text()
+    assert f"{len(objects)} lesion" in totals and "TMTV" in totals and "(fixed)" in totals
+    assert page.locator("#similar").is_enabled()
+    assert page.locator("#error").is_hidden()
+    assert page.messages == []

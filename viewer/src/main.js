@@ -3,6 +3,7 @@
 import { DRAG_MODE, MULTIPLANAR_TYPE, Niivue, SHOW_RENDER, SLICE_TYPE } from "@niivue/niivue";
 import { Api, readToken } from "./api.js";
 import { applyPatch, labelColour, labelLut, MAX_LABEL, projectMax } from "./labels.js";
+import { inLesionMode, showLesionTotals, wireLesions } from "./lesions.js";
 
 const $ = (id) => document.getElementById(id);
 const api = new Api(readToken());
@@ -69,6 +70,7 @@ function renderObjects() {
     row.children[1].textContent = o.name;
     return row;
   }));
+  showLesionTotals(ui);
 }
 
 async function refreshObjects() {
@@ -178,7 +180,8 @@ function act(label, route, body) {
       await refreshObjects();
     } else {
       await applyState(state);
-      if (route === "undo") await refreshObjects();  // an undo may remove an object
+      // an undo may remove an object; a lesion-mode click may change several lesions
+      if (route === "undo" || inLesionMode(ui)) await refreshObjects();
     }
   });
 }
@@ -310,6 +313,7 @@ function wireControls() {
 
 async function start() {
   wireControls();
+  wireLesions({ api, ui, enqueue, sessionUrl, applyState, refreshObjects, renderObjects });
   await main.attachToCanvas($("slices"));
   await mip.attachToCanvas($("mip"));
   for (const viewer of [main, mip]) {
