@@ -88,13 +88,18 @@ def session_state(live_server: str, sid: str) -> dict:
     return httpx.get(f"{live_server}/api/sessions/{sid}").json()
 
 
-def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, scan_root,
-                                         liver_click, lesion_click, tmp_path) -> None:
-    page = browser_page
+def open_viewer(page, live_server: str) -> str:
+    """Open the phantom in the viewer by ``/?path=`` and wait until it is ready; its session id."""
     page.goto(f"{live_server}/?path=case_SUV.nii.gz")
     page.wait_for_selector("body[data-ready='1']", timeout=60_000)
     wait_idle(page)
-    sid = page.evaluate("document.body.dataset.session")
+    return page.evaluate("document.body.dataset.session")
+
+
+def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, scan_root,
+                                         liver_click, lesion_click, tmp_path) -> None:
+    page = browser_page
+    sid = open_viewer(page, live_server)
     liver = [round(v) for v in liver_click]
     # scroll every view to the liver (what a user does with the wheel), then click it
     page.evaluate("""(vox) => { const nv = window.seganypetViewer.main;
@@ -158,10 +163,7 @@ def test_viewer_finds_lesions_and_lists_them(browser_page, live_server) -> None:
     """"Find lesions" (a fixed SUV keeps it short): the lesions become the rows of the objects
     table, with their count and TMTV; "Similar" is offered on the selected lesion."""
     page = browser_page
-    page.goto(f"{live_server}/?path=case_SUV.nii.gz")
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-    wait_idle(page)
-    sid = page.evaluate("document.body.dataset.session")
+    sid = open_viewer(page, live_server)
     page.fill("#lesion-threshold", "5")
     page.click("#find-lesions")
     page.wait_for_selector("#lesion-totals:not([hidden])", timeout=300_000)
