@@ -174,6 +174,6 @@ def test_viewer_finds_lesions_and_lists_them(browser_page, live_server) -> None:
     assert "lesion_1" in rows.first.inner_text()
     totals = page.locator("#lesion-totals").inner_text()
     assert f"{len(objects)} lesion" in totals and "TMTV" in totals and "(fixed)" in totals
-    assert page.locator("#similar").is_enabled()
+    assert page.locator("#similar").is_enabled() and page.locator("#new-object").is_disabled()
     assert page.locator("#error").is_hidden()
     assert page.messages == []

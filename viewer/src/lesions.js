@@ -4,6 +4,7 @@
 // spots of uptake like the selected lesion's; the totals (count, TMTV, total TLG) stay live.
 
 const $ = (id) => document.getElementById(id);
+const MANUAL_ONLY = "#new-object, #reset, #suggest, #tools button:not(#tool-click)";
 
 // Whether the open session is in lesion mode (ui.lesions is set per session id).
 export function inLesionMode(ui) {
@@ -27,6 +28,8 @@ export function showLesionTotals(ui) {
   const on = inLesionMode(ui);
   line.hidden = !on;
   $("similar").disabled = !on;
+  // what lesion mode answers with a 409: new objects, reset, drawn shapes, suggestions
+  for (const button of document.querySelectorAll(MANUAL_ONLY)) button.disabled = on;
   if (!on) return;
   const found = ui.objects.filter((o) => o.stats);
   const tmtv = found.reduce((sum, o) => sum + o.stats.volume_ml, 0);
