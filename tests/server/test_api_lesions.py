@@ -139,6 +139,7 @@ def test_bad_lesion_requests_get_one_4xx_line(client, expected, scan_root) -> No
     nowhere = client.post("/api/sessions/nope/lesions", json={"threshold": 4})
     assert nowhere.status_code == 404 and "nope" in nowhere.json()["detail"]
     for body, status in (({"threshold": "abc"}, 422), ({"threshold": -1}, 400),
+                         ({"threshold": "inf"}, 422),
                          ({"threshold": "auto", "exclude_organs": ["liver"]}, 400),
                          ({"threshold": 4, "colour": 1}, 422)):
         assert set(_post(client, sid, "lesions", body, status)) == {"detail"}
@@ -161,3 +162,17 @@ def test_bad_lesion_requests_get_one_4xx_line(client, expected, scan_root) -> No
     assert "replace" in _post(client, sid, "lesions/open", {"path": FOLDER}, 409)["detail"]
     _post(client, sid, "lesions/open", {"path": FOLDER, "replace": True})
     assert _post(client, sid, "undo", status=400)["detail"] == "nothing to undo"
+
+
+@pytest.mark.parametrize(("body", "threshold", "organs"), [
+    ({}, None, None), ({"threshold": "auto"}, None, None), ({"threshold": "4.5"}, 4.5, None),
+    ({"threshold": 3, "exclude_organs": ["brain", "bladder"]}, 3.0, ("brain", "bladder")),
+    ({"exclude_organs": []}, None, ()),
+])
+def test_request_maps_onto_the_cli_settings(body, threshold, organs) -> None:
+    from seganypet.lesions.organs import PHYSIOLOGICAL_ORGANS
+    from seganypet.server.lesions import LesionRequest, lesion_settings
+
+    settings = lesion_settings(LesionRequest.model_validate(body))
+    assert settings.threshold == threshold
+    assert settings.exclude_organs == (PHYSIOLOGICAL_ORGANS if organs is None else organs)

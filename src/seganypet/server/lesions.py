@@ -34,7 +34,8 @@ from seganypet.server.lesion_objects import LesionObjects
 from seganypet.server.paths import confined_path, relative_name
 from seganypet.volume import Volume
 
-__all__ = ["LesionFolderRequest", "LesionRequest", "SimilarRequest", "build_lesion_router"]
+__all__ = ["LesionFolderRequest", "LesionRequest", "SimilarRequest", "build_lesion_router",
+           "lesion_settings"]
 
 
 class LesionRequest(BaseModel):
@@ -63,7 +64,7 @@ class SimilarRequest(BaseModel):
                                       "the example's")
 
 
-def _settings(body: LesionRequest) -> LesionSettings:
+def lesion_settings(body: LesionRequest) -> LesionSettings:
     """Lesion mode's settings from a request (InputError, a 400, for a bad value)."""
     organs = PHYSIOLOGICAL_ORGANS if body.exclude_organs is None else tuple(body.exclude_organs)
     threshold = None if body.threshold == "auto" else float(body.threshold)
@@ -158,7 +159,7 @@ def build_lesion_router() -> APIRouter:
     def find(session_id: str, request: Request, manager: Manager, tasks: BackgroundTasks,
              body: LesionRequest | None = None) -> dict[str, Any]:
         body = body or LesionRequest()
-        settings = _settings(body)
+        settings = lesion_settings(body)
         return _mutate(manager, session_id, tasks,
                        lambda a: run_lesion_mode(a, request, settings, body.replace))
 
