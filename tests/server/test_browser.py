@@ -159,6 +159,100 @@ def test_viewer_click_negative_undo_save(browser_page, live_server, live_work, s
 
 
 
+def drag(page, points: list[tuple[float, float]], shift: bool = False) -> None:
+    """Press the left button at the first point, move through the others, release."""
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=4)
+    page.mouse.up()
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def last_event(live_work, sid: str) -> dict:
+    return [json.loads(line) for line in (live_work / sid / "annotation.jsonl").open()][-1]
+
+
+def test_viewer_draws_a_box_and_scribbles_and_follows_a_suggestion(
+        browser_page, live_server, live_work, liver_click, truth) -> None:
+    from seganypet.data.organs import ORGAN_IDS
+
+    page = browser_page
+    page.goto(f"{live_server}/?path=case_SUV.nii.gz")
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    wait_idle(page)
+    sid = page.evaluate("document.body.dataset.session")
+    liver = [round(v) for v in liver_click]
+    j = liver[1]
+    page.evaluate("""(vox) => { const nv = window.seganypetViewer.main;
+        nv.scene.crosshairPos = nv.vox2frac(vox); nv.drawScene(); }""", liver)
+    before = overlay_pixels(page.screenshot())
+
+    # a box dragged around the liver's section on the coronal slice j
+    section = np.argwhere(truth[:, j, :] == ORGAN_IDS["liver"])
+    (i0, k0), (i1, k1) = section.min(axis=0) - 1, section.max(axis=0) + 1
+    page.keyboard.press("2")
+    drag(page, [canvas_point(page, [int(i0), j, int(k1)]),
+                canvas_point(page, [int(i1), j, int(k0)])])
+    wait_idle(page)
+    box = last_event(live_work, sid)
+    assert box["event"] == "box" and box["positive"] is True
+    (lo, hi) = box["points"]
+    assert lo[1] == hi[1] == j, "a box drawn on the coronal view is a 2D box on that slice"
+    assert np.abs(np.subtract([lo[0], lo[2], hi[0], hi[2]], [i0, k0, i1, k1])).max() <= 1
+    state = session_state(live_server, sid)["objects"][0]
+    assert state["voxels"] > 0 and state["voxels"] == box["voxels"]
+    time.sleep(0.3)
+    assert overlay_pixels(page.screenshot()) > before + 50, "the box's mask is not drawn"
+
+    # undo, then a freehand stroke inside the liver on the same slice
+    page.keyboard.press("z")
+    wait_idle(page)
+    assert session_state(live_server, sid)["objects"][0]["voxels"] == 0
+    inside = truth[:, j, liver[2]] == ORGAN_IDS["liver"]
+    a = b = liver[0]  # the run of liver voxels through the liver's centre along i
+    while inside[a - 1]:
+        a -= 1
+    while inside[b + 1]:
+        b += 1
+    stroke = [[int(i), j, liver[2]] for i in np.linspace(a + 1, b - 1, 5).round()]
+    assert b - a >= 4 and all(truth[tuple(p)] == ORGAN_IDS["liver"] for p in stroke)
+    page.keyboard.press("3")
+    drag(page, [canvas_point(page, p) for p in stroke])
+    wait_idle(page)
+    scribble = last_event(live_work, sid)
+    assert scribble["event"] == "scribble" and len(scribble["points"]) >= 3
+    assert {p[1] for p in scribble["points"]} == {j}, "the stroke stays on its slice"
+    first = session_state(live_server, sid)["objects"][0]
+    assert first["voxels"] > 0
+    time.sleep(0.3)
+    assert overlay_pixels(page.screenshot()) > before + 50, "the scribble's mask is not drawn"
+
+    # shift-drawing is negative, like shift-clicking
+    drag(page, [canvas_point(page, [b - 1, j, liver[2] - 2]),
+                canvas_point(page, [b - 1, j, liver[2] + 2])], shift=True)
+    wait_idle(page)
+    assert last_event(live_work, sid)["positive"] is False
+
+    # Suggest: the cursor goes to the suggested voxel, the hint names the click's sign
+    page.click("#suggest")
+    wait_idle(page)
+    hint = last_event(live_work, sid)
+    assert hint["event"] == "suggest"
+    cursor = page.evaluate("""() => { const nv = window.seganypetViewer.main;
+        return Array.from(nv.frac2vox(nv.scene.crosshairPos)); }""")
+    assert cursor == hint["index"]
+    text = page.locator("#hint").inner_text()
+    assert ("positive" if hint["positive"] else "negative") in text
+    assert page.locator("#show-uncertainty").is_checked()
+    assert page.evaluate("window.seganypetViewer.ui.uncertainty.hasMap") is True
+    assert page.locator("#error").is_hidden()
+    assert page.messages == []
+
+
 def test_viewer_finds_lesions_and_lists_them(browser_page, live_server) -> None:
     """"Find lesions" (a fixed SUV keeps it short): the lesions become the rows of the objects
     table, with their count and TMTV; "Similar" is offered on the selected lesion."""

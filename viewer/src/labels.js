@@ -36,9 +36,10 @@ async function inflate(base64) {
 }
 
 // Apply a patch {"box": [[i0,j0,k0],[i1,j1,k1]], "shape", "dtype", "labels"} (values in C
-// order, k fastest) to img, a NIfTI-ordered buffer (i fastest) of dims [nx, ny, nz].
-export async function applyPatch(img, dims, patch) {
-  const raw = await inflate(patch.labels);
+// order, k fastest) to img, a NIfTI-ordered buffer (i fastest) of dims [nx, ny, nz]. Other
+// maps in the same box form carry their values under another key (the uncertainty: "values").
+export async function applyPatch(img, dims, patch, key = "labels") {
+  const raw = await inflate(patch[key]);
   const values = patch.dtype === "uint16" ? new Uint16Array(raw.buffer) : raw;
   const [[i0, j0, k0]] = patch.box;
   const [di, dj, dk] = patch.shape;

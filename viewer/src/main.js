@@ -1,9 +1,13 @@
 // The seganypet viewer: niivue slices (axial, coronal, sagittal) and a coronal MIP, clicks
-// sent to the REST API, the answered label patches drawn as an overlay, live SUV statistics.
+// and drawn shapes sent to the REST API, the answered label patches drawn as an overlay, live
+// SUV statistics, the model's suggested next click with its uncertainty shaded.
 import { DRAG_MODE, MULTIPLANAR_TYPE, Niivue, SHOW_RENDER, SLICE_TYPE } from "@niivue/niivue";
 import { Api, readToken } from "./api.js";
+import { attachDrawing, SHAPE_ROUTES, TOOLS } from "./draw.js";
 import { applyPatch, labelColour, labelLut, MAX_LABEL, projectMax } from "./labels.js";
 import { inLesionMode, showLesionTotals, wireLesions } from "./lesions.js";
+import { addUncertaintyLayer, clearUncertainty, setUncertaintyVisible, showUncertainty,
+  uncertaintyLut } from "./uncertainty.js";
 
 const $ = (id) => document.getElementById(id);
 const api = new Api(readToken());
@@ -15,7 +19,7 @@ const VIEW = {
 };
 const ui = {
   session: null, objects: [], current: 1, window: 10, colormap: "invgray", opacity: 0.5,
-  capabilities: {}, chain: Promise.resolve(), apAxis: 1,
+  capabilities: {}, chain: Promise.resolve(), apAxis: 1, tool: "click", uncertainty: null,
 };
 const main = new Niivue(VIEW);
 const mip = new Niivue(VIEW);
@@ -140,6 +144,7 @@ async function loadViews(session) {
   mipLabels.zeroImage();
   mip.addVolume(mipLabels);
   ui.apAxis = Math.max(0, mip.volumes[0].hdr.dims.slice(1, 4).indexOf(1));
+  ui.uncertainty = addUncertaintyLayer(main);
   applyDisplay();
   updateMipLabels();
 }
@@ -175,6 +180,8 @@ function act(label, route, body) {
   if (!ui.session) return Promise.resolve();
   return enqueue(label, async () => {
     const state = await api.json("POST", sessionUrl(route), body);
+    clearUncertainty(main, ui.uncertainty);  // the map described the mask before this edit
+    $("hint").textContent = "";
     if (route === "objects") {
       ui.current = state.object;
       await refreshObjects();
@@ -191,6 +198,34 @@ function click(vox, positive) {
   const label = fresh ? "segmenting: the first click of an object encodes the image patch…"
     : "segmenting…";
   return act(label, "points", { index: [vox[0], vox[1], vox[2]], positive, object: null });
+}
+
+function drawShape(kind, body) {
+  return act(`segmenting: ${body.positive ? "" : "negative "}${kind}…`, SHAPE_ROUTES[kind], body);
+}
+
+function selectTool(tool) {
+  ui.tool = tool;
+  document.body.dataset.tool = tool;
+  for (const name of TOOLS) $(`tool-${name}`).classList.toggle("on", name === tool);
+}
+
+// Ask where the model is least sure: move the cursor there, say the click's sign, shade the map.
+async function suggest() {
+  if (!ui.session) return;
+  let text = "";
+  await enqueue("asking the model where it is least sure…", async () => {
+    const hint = await api.json("GET", sessionUrl("suggest"));
+    await showUncertainty(main, ui.uncertainty, hint.uncertainty);
+    $("show-uncertainty").checked = true;
+    main.scene.crosshairPos = main.vox2frac(hint.index);
+    main.drawScene();
+    syncMipCursor();
+    const sign = hint.positive ? "positive (probably missed)" : "negative (probably a leak)";
+    text = `suggested: a ${sign} click at (${hint.index.join(", ")}), `
+      + `P(wrong) ${hint.error_probability.toFixed(2)}`;
+  });
+  $("hint").textContent = text;
 }
 
 async function download(format) {
@@ -303,7 +338,13 @@ function wireControls() {
   $("save").addEventListener("click", save);
   $("download").addEventListener("click", () => download("nifti"));
   $("download-seg").addEventListener("click", () => download("dicom-seg"));
-  const keys = { n: "new-object", z: "undo", r: "reset", g: "grow", s: "shrink" };
+  for (const tool of TOOLS) $(`tool-${tool}`).addEventListener("click", () => selectTool(tool));
+  $("suggest").addEventListener("click", suggest);
+  $("show-uncertainty").addEventListener("change", (event) => {
+    if (ui.uncertainty) setUncertaintyVisible(main, ui.uncertainty, event.target.checked);
+  });
+  const keys = { n: "new-object", z: "undo", r: "reset", g: "grow", s: "shrink", 1: "tool-click",
+    2: "tool-box", 3: "tool-scribble", 4: "tool-lasso", h: "suggest", u: "show-uncertainty" };
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey) return;
     const button = $(keys[event.key] || "");
@@ -319,6 +360,7 @@ async function start() {
   for (const viewer of [main, mip]) {
     viewer.addColormap("invgray", INVERTED_GREY);
     viewer.addColormap("labels", labelLut());
+    viewer.addColormap("uncertainty", uncertaintyLut());
     viewer.setInterpolation(true);  // nearest neighbour: labels and voxels stay crisp
   }
   main.setSliceType(SLICE_TYPE.MULTIPLANAR);
@@ -327,6 +369,10 @@ async function start() {
   mip.setSliceType(SLICE_TYPE.CORONAL);
   main.onLocationChange = syncMipCursor;
   onClick(main, $("slices"), (frac) => main.frac2vox(frac));
+  attachDrawing({ viewer: main, canvas: $("slices"), layer: $("draw-layer"),
+    tool: () => ui.tool, ready: () => Boolean(ui.session && main.volumes.length),
+    onShape: drawShape });
+  selectTool("click");
   onClick(mip, $("mip"), hottestAlongRay);
   try {
     const health = await api.json("GET", "/api/health");
