@@ -1,8 +1,9 @@
 """The viewer in a real headless Chromium (Debian's, through playwright): open a phantom by
 ``/?path=``, click an organ, see the object in the API and as overlay pixels, then a negative
 click, undo, save and download; then a box, a scribble and a negative (shift) stroke drawn
-by mouse on the coronal slice, and Suggest moving the cursor, with no console errors. Skips when chromium, playwright or
-the built viewer (``npm ci && npm run build`` in viewer/) is absent; CI installs all three."""
+by mouse on the coronal slice, and Suggest moving the cursor, with no console errors. Skips
+when chromium, playwright or the built viewer (``npm ci && npm run build`` in viewer/) is
+absent; CI installs all three."""
 
 from __future__ import annotations
 
