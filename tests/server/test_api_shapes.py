@@ -202,3 +202,26 @@ def test_suggest_answers_a_voxel_and_the_uncertainty_map(sphere_client, sphere_r
     assert log_lines(sphere_client, sid)[-1]["event"] == "suggest"
     post(sphere_client, sid, "undo", {}, labels)
     assert not labels.any()
+
+
+def test_client_draws_shapes_and_decodes_the_suggestion(live_server, truth) -> None:
+    from seganypet.client import Client
+    from seganypet.data.organs import ORGAN_IDS
+
+    liver = truth == ORGAN_IDS["liver"]
+    idx = np.argwhere(liver)
+    with Client(live_server) as client:
+        scan = client.open("case_SUV.nii.gz")
+        state = scan.add_box(idx.min(axis=0) - 1, idx.max(axis=0) + 1)
+        assert state["voxels"] == int((scan.labels == 1).sum()) > 0
+        assert held(scan.labels == 1, liver) > 0.5
+        centre = np.round(idx.mean(axis=0)).astype(int)
+        scan.add_scribble([centre - [2, 0, 0], centre + [2, 0, 0]], positive=False)
+        assert not scan.labels[centre[0] - 2:centre[0] + 3, centre[1], centre[2]].any()
+        hint = scan.suggest()
+        assert hint["uncertainty"].shape == truth.shape
+        assert 0.0 <= hint["uncertainty"].min() and hint["uncertainty"].max() <= 1.0
+        assert all(0 <= v < n for v, n in zip(hint["index"], truth.shape))
+        scan.undo()
+        assert scan.labels.sum() == state["voxels"]  # back to the box's mask
+        scan.close()

@@ -102,6 +102,37 @@ class RemoteSession:
         return self._post("points", {"index": [float(v) for v in index],
                                      "positive": bool(positive), "object": object})
 
+    def add_box(self, lo: tuple[float, float, float], hi: tuple[float, float, float],
+                positive: bool = True, object: int | None = None) -> dict[str, Any]:
+        """A box ``lo..hi`` (voxel indices, inclusive; 2D when one coordinate is equal)."""
+        return self._post("boxes", {"lo": [float(v) for v in lo], "hi": [float(v) for v in hi],
+                                    "positive": bool(positive), "object": object})
+
+    def add_scribble(self, points: Any, positive: bool = True,
+                     object: int | None = None) -> dict[str, Any]:
+        """An ``(N, 3)`` polyline of voxel indices."""
+        return self._stroke("scribbles", points, positive, object)
+
+    def add_lasso(self, points: Any, positive: bool = True,
+                  object: int | None = None) -> dict[str, Any]:
+        """A closed ``(N, 3)`` polygon on one slice, filled."""
+        return self._stroke("lassos", points, positive, object)
+
+    def _stroke(self, route: str, points: Any, positive: bool,
+                object: int | None) -> dict[str, Any]:
+        return self._post(route, {"points": np.asarray(points, float).tolist(),
+                                  "positive": bool(positive), "object": object})
+
+    def suggest(self) -> dict[str, Any]:
+        """The suggested next click ``{"index", "positive", "error_probability", ...}``; its
+        ``"uncertainty"`` decoded to float32 bits ``(I, J, K)`` on the scan grid."""
+        hint = self.client.request("GET", f"/api/sessions/{self.id}/suggest").json()
+        bits = np.zeros(self.shape, np.float32)
+        if hint["uncertainty"] is not None:
+            slices, values = decode_patch(hint["uncertainty"])
+            bits[slices] = values * np.float32(hint["uncertainty"]["scale"])
+        return {**hint, "uncertainty": bits}
+
     def new_object(self, name: str | None = None) -> int:
         return int(self._post("objects", {"name": name})["object"])
 
