@@ -31,3 +31,16 @@ def test_inside_volume_mask_marks_low_res_centres_within_the_scan() -> None:
     low = PatchGrid(np.eye(4), 8)  # covers indices 0..7 of a 4-voxel scan along each axis
     inside = inside_volume_mask(low, volume)
     assert inside[:4, :4, :4].all() and not inside[4:].any() and inside.sum() == 64
+
+
+def test_touches_border_sees_any_outer_layer_only() -> None:
+    from seganypet.session.tiling import touches_border
+
+    mask = np.zeros((8, 8, 8), bool)
+    mask[2:6, 2:6, 2:6] = True
+    assert not touches_border(mask)
+    for index in ((0, 4, 4), (4, 7, 4), (4, 4, 0)):
+        edge = mask.copy()
+        edge[index] = True
+        assert touches_border(edge)
+    assert not touches_border(np.zeros((8, 8, 8), bool))

@@ -47,7 +47,7 @@ from seganypet.session.quality import mask_quality
 from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectSnapshot, ObjectState, TileKey, TileState
-from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid
+from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid, touches_border
 from seganypet.session.uncertainty import Suggestion, suggest
 from seganypet.shape import Shape
 from seganypet.volume import Volume
@@ -400,8 +400,11 @@ class Session:
             tile = obj.tiles[key]
             if tile.logits is None:
                 continue
+            mask = tile.logits > 0
+            if not touches_border(mask):
+                continue
             inside = inside_volume_mask(tile.grid.coarsened(tile.logits.shape[0]), volume)
-            for offset in faces_to_extend(tile.logits > 0, inside):
+            for offset in faces_to_extend(mask, inside):
                 neighbour = tuple(a + b for a, b in zip(key, offset))
                 if neighbour in obj.tiles and neighbour in decoded:
                     continue

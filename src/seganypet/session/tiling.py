@@ -13,7 +13,7 @@ from seganypet.preprocess import PatchGrid
 from seganypet.session.state import TileKey
 from seganypet.volume import Volume
 
-__all__ = ["faces_to_extend", "inside_volume_mask", "tile_grid"]
+__all__ = ["faces_to_extend", "inside_volume_mask", "tile_grid", "touches_border"]
 
 
 def tile_grid(anchor: PatchGrid, key: TileKey) -> PatchGrid:
@@ -29,6 +29,13 @@ def inside_volume_mask(low_res: PatchGrid, volume: Volume) -> np.ndarray:
     centres = low_res.centres_in(volume.grid)  # (3, L, L, L)
     upper = np.asarray(volume.shape, np.float64)[:, None, None, None] - 0.5
     return np.all((centres >= -0.5) & (centres <= upper), axis=0)
+
+
+def touches_border(mask: np.ndarray, margin: int = 1) -> bool:
+    """Whether ``mask (L, L, L)`` has foreground in its ``margin`` outer layers (a cheap test
+    that spares the scan-extent mask of :func:`inside_volume_mask` for closed masks)."""
+    inner = mask[margin:-margin, margin:-margin, margin:-margin]
+    return int(mask.sum()) > int(inner.sum())
 
 
 def faces_to_extend(mask: np.ndarray, inside: np.ndarray, margin: int = 1) -> list[TileKey]:
