@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import cc3d
 import numpy as np
 from scipy import ndimage
 from tqdm import tqdm
@@ -35,9 +36,21 @@ from tqdm import tqdm
 from seganypet.errors import InputError
 from seganypet.evaluation.metrics import dice
 from seganypet.lesions.anatomy import BodyFrame, body_frame
-from seganypet.lesions.hotspots import HotSpot, find_hot_spots, local_hot_region
+from seganypet.lesions.hotspots import (
+    ContrastSettings,
+    HotSpot,
+    describe_region,
+    find_contrast_spots,
+    find_hot_spots,
+    local_hot_region,
+)
 from seganypet.lesions.liver import LiverFinding, find_liver
-from seganypet.lesions.organs import ORGAN_MIN_ML, PHYSIOLOGICAL_ORGANS, organ_candidates
+from seganypet.lesions.organs import (
+    ORGAN_MIN_ML,
+    PHYSIOLOGICAL_ORGANS,
+    organ_candidates,
+    organ_of,
+)
 from seganypet.quantify.percist import deepest_voxel
 from seganypet.volume import Volume
 
@@ -51,6 +64,13 @@ _LARGE_SPOT_ML = 20.0
 # Without a liver (none in the field of view, or none the image heuristics accept) PERCIST
 # has no reference: the fixed SUV 4 of autoPET-style threshold baselines is used instead.
 FALLBACK_SUV = 4.0
+# A hot spot at least this many times its hot core's volume is a merge of that core with other
+# uptake; a core of at least _MERGED_ORGAN_MIN_ML ml in an organ's place is then that organ.
+_MERGED_SPOT_RATIO = 4.0
+_MERGED_ORGAN_MIN_ML = 10.0
+# Uptake farther than this from the bladder's hot core is not the bladder's blurred edge
+# (which falls from the core's level to the threshold within about one PSF FWHM, <= 10 mm).
+_BLADDER_RIM_MM = 12.0
 
 
 @dataclass(frozen=True)
@@ -63,11 +83,15 @@ class LesionSettings:
         min_spot_ml: hot spots smaller than this are noise.
         core_fraction, extent_fraction: the hot-spot guard (module docstring, step 4).
         min_score: candidates whose model mask agrees less with the hot core are dropped.
+        min_score_below: the same for spots found below the threshold (contrast spots), whose
+            only other evidence is their contrast: the model must agree more.
         faint_ml, min_contrast: lesions smaller than ``faint_ml`` whose SUVmax is less than
             ``min_contrast`` × their local background are dropped (heterogeneous organ
             uptake, e.g. bowel and stomach, makes such blobs; lesions are rarely both).
         guard: ``"hybrid"`` (step 4), ``"model"`` (the model's mask alone) or ``"hot"``
             (the core alone: the threshold method without the model), for measurements.
+        contrast: the partial-volume pass below an automatic threshold
+            (:func:`~seganypet.lesions.hotspots.find_contrast_spots`); None = threshold only.
     """
 
     threshold: float | None = None
@@ -76,9 +100,11 @@ class LesionSettings:
     core_fraction: float = 0.4
     extent_fraction: float = 0.2
     min_score: float = 0.1
+    min_score_below: float = 0.3
     faint_ml: float = 2.0
     min_contrast: float = 3.0
     guard: str = "hybrid"
+    contrast: ContrastSettings | None = ContrastSettings()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.exclude_organs) - set(PHYSIOLOGICAL_ORGANS))
@@ -172,10 +198,14 @@ def _box_pad(image: Volume) -> int:
 def _prompt_spot(image: Volume, session, spot: HotSpot, threshold: float,
                  settings: LesionSettings, name: str) -> _Prompted:
     suv = np.asarray(image.array, dtype=np.float32)
-    core = local_hot_region(suv, spot.max_index, settings.core_fraction, threshold,
-                            _box_pad(image))
+    floor = min(threshold, spot.level) if spot.level > 0 else threshold
+    core = local_hot_region(suv, spot.max_index, settings.core_fraction, floor, _box_pad(image))
     contrast = core.peak / max(core.background, 1e-3)
     full_core = core.full(image.shape)
+    if (_below_threshold(spot, threshold) and settings.contrast is not None
+            and contrast < settings.contrast.min_peak_contrast):
+        # Below the threshold contrast is the only evidence: not conspicuous, not prompted.
+        return _Prompted(full_core, None, None, 0.0, contrast, full_core)
     if settings.guard == "hot" and name.startswith("candidate"):
         return _Prompted(full_core, None, None, 1.0, contrast, full_core)
     extent = local_hot_region(suv, spot.max_index, settings.extent_fraction, 0.0,
@@ -189,6 +219,11 @@ def _prompt_spot(image: Volume, session, spot: HotSpot, threshold: float,
         click, _ = deepest_voxel(image, filled)
     shown, best, score = _prompt(session, name, click, full_core)
     return _Prompted(full_core, shown, best, score, contrast, extent)
+
+
+def _below_threshold(spot: HotSpot, threshold: float) -> bool:
+    """Whether ``spot`` comes from the partial-volume pass (found below ``threshold``)."""
+    return 0 < spot.level < threshold
 
 
 def _lesion_mask(image: Volume, spot: HotSpot, prompted: _Prompted,
@@ -217,6 +252,15 @@ def _organ_name(organ: str, spot: HotSpot) -> str:
     return "kidney_right" if spot.lateral_mm > 0 else "kidney_left"
 
 
+def _organ_value(names: dict[int, str], name: str) -> int:
+    """The organ map value of ``name`` (a new one the first time)."""
+    for value, known in names.items():
+        if known == name:
+            return value
+    names[len(names) + 1] = name
+    return len(names)
+
+
 def _organs(image: Volume, session, spots: list[HotSpot], spot_map: np.ndarray, threshold: float,
             settings: LesionSettings, liver: np.ndarray | None
             ) -> tuple[np.ndarray, dict[int, str], dict[int, _Prompted]]:
@@ -224,13 +268,15 @@ def _organs(image: Volume, session, spots: list[HotSpot], spot_map: np.ndarray, 
     out not to be organs (reused as lesion candidates).
 
     Spots within the liver (``liver``, bool, or None; :func:`_surrounded_by`) are never
-    another organ. A spot in
-    an organ's place that is organ-sized by itself is that organ. A smaller one is
-    prompted: an organ-sized shown mask confirms it, and (shown mask ∩ hot voxels) ∪ spot
-    becomes that organ's region; otherwise it stays a lesion candidate. Spots lying mostly inside
-    an organ region join it.
+    another organ, nor part of one. A spot in an organ's place that is organ-sized by itself
+    is that organ; so is a contrast spot (below the threshold its place is the strongest
+    evidence). A smaller hot spot is prompted: an organ-sized shown mask confirms it, and
+    (shown mask ∩ hot voxels) ∪ spot becomes that organ's region; otherwise it stays a lesion
+    candidate. Spots lying mostly inside an organ region join it.
     """
-    hot = spot_map > 0
+    in_liver = {s.label for s in spots
+                if liver is not None and _surrounded_by(spot_map == s.label, liver)}
+    hot = (spot_map > 0) & ~np.isin(spot_map, list(in_liver))
     region = np.zeros(image.shape, np.uint8)
     names: dict[int, str] = {}
     kept: dict[int, _Prompted] = {}
@@ -238,12 +284,11 @@ def _organs(image: Volume, session, spots: list[HotSpot], spot_map: np.ndarray, 
     for spot_label, organ in sorted(organ_candidates(spots, settings.exclude_organs).items()):
         spot = by_label[spot_label]
         in_spot = spot_map == spot_label
-        if liver is not None and _surrounded_by(in_spot, liver):
+        if spot_label in in_liver:
             continue  # within the liver: a liver lesion, whatever organ's place it is in
-        if spot.volume_ml >= ORGAN_MIN_ML[organ]:
-            # Organ-sized by itself: the spot is the organ's hot part; no prompt needed.
-            region[in_spot & (region == 0)] = value = len(names) + 1
-            names[value] = _organ_name(organ, spot)
+        if spot.volume_ml >= ORGAN_MIN_ML[organ] or _below_threshold(spot, threshold):
+            # The spot is the organ's hot part; no prompt needed.
+            region[in_spot & (region == 0)] = _organ_value(names, _organ_name(organ, spot))
             continue
         prompted = _prompt_spot(image, session, spot, threshold, settings, organ)
         volume = float(prompted.shown.sum()) * image.voxel_volume_ml  # type: ignore[union-attr]
@@ -252,17 +297,114 @@ def _organs(image: Volume, session, spots: list[HotSpot], spot_map: np.ndarray, 
                      "candidate", spot_label, organ, volume)
             kept[spot_label] = prompted
             continue
-        value = len(names) + 1
-        names[value] = _organ_name(organ, spot)
+        value = _organ_value(names, _organ_name(organ, spot))
         region[((prompted.shown & hot) | in_spot) & (region == 0)] = value  # type: ignore[operator]
     grown = ndimage.binary_dilation(region > 0)
     for spot in spots:
         inside = spot_map == spot.label
-        if region[spot.max_index] == 0 and grown[inside].mean() > 0.5:
+        if (spot.label not in in_liver and region[spot.max_index] == 0
+                and grown[inside].mean() > 0.5):
             values = region[inside & (region > 0)]
             region[inside & (region == 0)] = np.bincount(values).argmax() if values.size else 1
             kept.pop(spot.label, None)
     return region, names, kept
+
+
+def _candidate_spots(frame: BodyFrame, threshold: float, liver_z: float,
+                     settings: LesionSettings, floor: float | None, liver: np.ndarray | None
+                     ) -> tuple[np.ndarray, list[HotSpot]]:
+    """RAS label map and descriptions of the hot spots at ``threshold`` and, with a liver
+    reference (``floor`` = its mean) and ``settings.contrast``, the partial-volume spots below
+    it (labels after the hot spots'). Contrast spots touching the liver's extent (scan-order
+    bool ``liver``) are dropped: in the liver only PERCIST's level tells a lesion from the
+    parenchyma, and the liver's thin edges stand out of the fat around them."""
+    spot_ras, spots = find_hot_spots(frame, threshold, liver_z, frame.scan_index,
+                                     settings.min_spot_ml)
+    if floor is None or settings.contrast is None or floor >= threshold:
+        return spot_ras, spots
+    extra_ras, extra = find_contrast_spots(frame, floor, spot_ras > 0, liver_z,
+                                           frame.scan_index, len(spots) + 1, settings.contrast)
+    if liver is not None:
+        near = ndimage.binary_dilation(frame.to_ras(liver))
+        inside = set(np.unique(extra_ras[near & (extra_ras > 0)]).tolist())
+        extra = [s for s in extra if s.label not in inside]
+        extra_ras = np.where(np.isin(extra_ras, list(inside)), 0, extra_ras)
+    log.info("%d hot spots at SUV %.2f, %d contrast spots above SUV %.2f", len(spots),
+             threshold, len(extra), floor)
+    return np.where(extra_ras > 0, extra_ras, spot_ras), spots + extra
+
+
+def _split_bladder(image: Volume, frame: BodyFrame, spots: list[HotSpot], spot_map: np.ndarray,
+                   threshold: float, liver_z: float, settings: LesionSettings
+                   ) -> tuple[np.ndarray, list[HotSpot], dict[int, np.ndarray]]:
+    """Split from the bladder's hot spot the uptake beyond the bladder's own blur: scan-order
+    label map, spots (the split parts appended with new labels) and each part's mask.
+
+    Urine is the hottest uptake of most scans, so a node, the prostate or a bone lesion
+    touching the bladder merges with it at the threshold. The bladder is a sac of uniform
+    activity: from its hot core (above ``core_fraction`` of the way to its maximum) its
+    blurred edge falls to the threshold within about one PSF width. A part of the spot
+    outside the core reaching farther than ``_BLADDER_RIM_MM`` from it is another source.
+    """
+    bladder = [label for label, organ in organ_candidates(spots, settings.exclude_organs).items()
+               if organ == "bladder"]
+    if not bladder:
+        return spot_map, spots, {}
+    spot = next(s for s in spots if s.label == bladder[0])
+    suv = np.asarray(image.array, dtype=np.float32)
+    core = local_hot_region(suv, spot.max_index, settings.core_fraction, threshold,
+                            _box_pad(image))
+    in_spot = spot_map[core.box] == spot.label
+    distance = ndimage.distance_transform_edt(~core.mask, sampling=image.spacing)
+    rest = in_spot & ~ndimage.binary_dilation(core.mask)
+    parts_map = cc3d.connected_components(rest, connectivity=18)
+    spot_map, spots, parts = spot_map.copy(), list(spots), {}
+    for n, box in enumerate(ndimage.find_objects(parts_map)):
+        part = parts_map[box] == n + 1
+        volume = float(part.sum()) * image.voxel_volume_ml
+        if distance[box][part].max() < _BLADDER_RIM_MM or volume < settings.min_spot_ml:
+            continue  # the bladder's own blurred edge
+        mask = np.zeros(image.shape, bool)
+        mask[core.box][box] = part
+        label = max(s.label for s in spots) + 1
+        spot_map[mask] = label
+        parts[label] = mask
+        spots.append(describe_region(frame, frame.to_ras(mask), liver_z, frame.scan_index,
+                                     label, threshold))
+        log.info("hot spot %d: %.1f ml beyond the bladder's edge, split from it", label, volume)
+    return spot_map, spots, parts
+
+
+def _prompt_part(image: Volume, session, part: np.ndarray, name: str) -> _Prompted:
+    """One prompt at the deepest voxel of a part split from an organ; the part is the
+    lesion's core and, grown by a voxel, its extent (its uptake is continuous with the
+    organ's, so no threshold region around it would stop at the organ)."""
+    click, _ = deepest_voxel(image, part)
+    shown, best, score = _prompt(session, name, click, part)
+    suv = np.asarray(image.array)
+    shell = ndimage.binary_dilation(part, iterations=2) & ~part
+    contrast = float(suv[part].max()) / max(float(np.median(suv[shell])), 1e-3)
+    return _Prompted(part, shown, best, score, contrast, ndimage.binary_dilation(part))
+
+
+def _organ_by_core(frame: BodyFrame, core: np.ndarray, spot: HotSpot, liver_z: float,
+                   settings: LesionSettings, liver: np.ndarray | None) -> str | None:
+    """The organ a lesion candidate's hot core (scan-order bool) is by itself, or None.
+
+    At the threshold an organ can merge with neighbouring uptake (PSMA: kidney and bowel) into
+    one spot whose centroid is in no organ's place; the hot core around the spot's maximum
+    is the organ alone. Only a core clearly smaller than its spot is tested (otherwise the
+    spot's own test stands), and never one inside the liver."""
+    voxel_ml = float(np.prod(frame.spacing)) / 1000.0
+    if not core.any() or _MERGED_SPOT_RATIO * float(core.sum()) * voxel_ml > spot.volume_ml:
+        return None
+    if liver is not None and _surrounded_by(core, liver):
+        return None
+    described = describe_region(frame, frame.to_ras(core), liver_z, frame.scan_index)
+    organ = organ_of(described, settings.exclude_organs)
+    if organ is None or described.volume_ml < max(ORGAN_MIN_ML[organ], _MERGED_ORGAN_MIN_ML):
+        return None
+    return _organ_name(organ, described)
 
 
 def _keep_seeded(mask: np.ndarray, seed: tuple[int, int, int]) -> np.ndarray:
@@ -298,26 +440,44 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
         threshold, source = liver.reference.threshold, "percist"
     else:
         threshold, source = FALLBACK_SUV, "fallback"
-    spot_ras, spots = find_hot_spots(frame, threshold, _liver_height(frame, image, liver),
-                                     frame.scan_index, settings.min_spot_ml)
-    spot_map = frame.to_scan(spot_ras)
+    liver_z = _liver_height(frame, image, liver)
+    liver_extent = None if liver is None else liver.extent
+    spot_ras, spots = _candidate_spots(frame, threshold, liver_z, settings,
+                                       None if source == "fixed" or liver is None
+                                       else liver.reference.mean, liver_extent)
+    spot_map, spots, parts = _split_bladder(image, frame, spots, frame.to_scan(spot_ras),
+                                            threshold, liver_z, settings)
     organ_map, organ_names, prompted = _organs(
-        image, session, spots, spot_map, threshold, settings,
-        None if liver is None else liver.extent)
+        image, session, spots, spot_map, threshold, settings, liver_extent)
     labels = np.zeros(image.shape, np.uint16)
     scores: dict[int, float] = {}
     remaining = sorted((s for s in spots if not organ_map[s.max_index]),
                        key=lambda s: (-s.suv_max, s.label))
+    candidates = set(organ_candidates(spots, settings.exclude_organs))
     for spot in tqdm(remaining, desc="lesion candidates", disable=not progress, unit="spot"):
         if labels[spot.max_index]:
             continue  # merged: an earlier lesion already holds this hot spot's maximum
-        result = prompted.get(spot.label) or _prompt_spot(image, session, spot, threshold,
-                                                          settings, f"candidate_{spot.label}")
-        if result.score < settings.min_score:
+        name = f"candidate_{spot.label}"
+        result = prompted.get(spot.label) or (
+            _prompt_part(image, session, parts[spot.label], name) if spot.label in parts
+            else _prompt_spot(image, session, spot, threshold, settings, name))
+        if result.score < (settings.min_score_below if _below_threshold(spot, threshold)
+                           else settings.min_score):
             log.info("hot spot %d dropped: model agreement %.2f", spot.label, result.score)
             continue
         mask = _lesion_mask(image, spot, result, settings)
         mask = _keep_seeded(mask & (organ_map == 0) & (labels == 0), spot.max_index)
+        if (_below_threshold(spot, threshold) and settings.contrast is not None
+                and mask.sum() * image.voxel_volume_ml > 2 * settings.contrast.max_ml):
+            log.info("contrast spot %d dropped: its lesion (%.0f ml) is no small spot",
+                     spot.label, mask.sum() * image.voxel_volume_ml)
+            continue
+        organ = None if spot.label in candidates else _organ_by_core(
+            frame, result.core, spot, liver_z, settings, liver_extent)
+        if organ is not None:
+            organ_map[(mask | result.core) & (organ_map == 0)] = _organ_value(organ_names, organ)
+            log.info("hot spot %d: its hot core is the %s", spot.label, organ)
+            continue
         if mask.sum() * image.voxel_volume_ml < settings.faint_ml and result.contrast < settings.min_contrast:
             log.info("hot spot %d dropped: small and faint (contrast %.2f)", spot.label,
                      result.contrast)
@@ -326,7 +486,8 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             value = len(scores) + 1
             labels[mask] = value
             scores[value] = round(result.score, 4)
-            log.info("lesion %d: score %.2f contrast %.2f", value, result.score, result.contrast)
+            log.info("lesion %d: score %.2f contrast %.2f level %.2f", value, result.score,
+                     result.contrast, spot.level)
     return LesionResult(
         labels=image.with_array(labels, unit="label"), scores=scores, threshold=float(threshold),
         threshold_source=source, liver=liver,

@@ -5,11 +5,23 @@ Each gets the numbers the physiological-uptake rules and the lesion prompt need:
 SUVmax and where it is, its position in the image-derived body frame (height relative to the
 liver, distance from the midline, front/back), its extent, and how hollow it is (the
 myocardium is a shell around the blood pool).
+
+**Below the threshold: partial volume.** The scanner's blur spreads a lesion smaller than ~3
+PSF widths over a larger volume, so its SUVmax falls to a fraction of its true uptake (the
+recovery coefficient; ~0.3-0.6 for a 10-15 mm node at 6-9 mm FWHM). A node of true SUV 4-6
+in muscle can then peak below the PERCIST level while standing out of its surroundings 4-6
+fold. :func:`find_contrast_spots` finds such spots: voxels above a floor (the liver mean: the
+clinical "uptake above liver" of Deauville 4) that are ``contrast`` times their local
+background, the grey-level opening of the SUV with a ``window_mm`` cube (the tissue level
+once every smaller bright object is removed). Only small, compact spots that touch no hot spot
+are kept: a large region that never reaches the PERCIST level is not partial-volume affected
+(organ, muscle, bowel), an elongated one is tubular (ureter, bowel, muscle), and a spot
+touching a hot spot is that spot's blurred shoulder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cc3d
 import numpy as np
@@ -17,7 +29,8 @@ from scipy import ndimage
 
 from seganypet.lesions.anatomy import BodyFrame
 
-__all__ = ["HotRegion", "HotSpot", "find_hot_spots", "local_hot_region"]
+__all__ = ["ContrastSettings", "HotRegion", "HotSpot", "describe_region", "find_contrast_spots",
+           "find_hot_spots", "local_hot_region"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class HotSpot:
         hollow: filled volume / volume (1 = solid; the myocardium's shell is > 1).
         elongation: ratio of the largest to the smallest principal axis (mm).
         width_mm: 4 × the SD along the smallest principal axis (~ the thickness).
+        level: the SUV cut-off it was found at (the threshold, or a contrast spot's floor).
     """
 
     label: int
@@ -48,6 +62,7 @@ class HotSpot:
     hollow: float
     elongation: float
     width_mm: float
+    level: float = 0.0
 
 
 def _principal_axes(index: np.ndarray, spacing: np.ndarray) -> tuple[float, float]:
@@ -66,7 +81,7 @@ def _body_centre_y(frame: BodyFrame, z: int) -> float:
 
 
 def _describe(frame: BodyFrame, spots: np.ndarray, label: int, box: tuple[slice, ...],
-              liver_z: float, scan_index) -> HotSpot:
+              liver_z: float, scan_index, level: float = 0.0) -> HotSpot:
     inside = spots[box] == label
     values = np.where(inside, frame.suv[box], -np.inf)
     local = np.unravel_index(int(np.argmax(values)), values.shape)
@@ -84,7 +99,7 @@ def _describe(frame: BodyFrame, spots: np.ndarray, label: int, box: tuple[slice,
         posterior_mm=float((_body_centre_y(frame, z) - centroid[1]) * frame.spacing[1]),
         extent_mm=tuple(float((s.stop - s.start) * d) for s, d in zip(box, frame.spacing)),  # type: ignore[arg-type]
         hollow=float(filled.sum()) / max(int(inside.sum()), 1),
-        elongation=elongation, width_mm=width,
+        elongation=elongation, width_mm=width, level=level,
     )
 
 
@@ -107,9 +122,81 @@ def find_hot_spots(frame: BodyFrame, threshold: float, liver_z: float, scan_inde
         spots = cc3d.dust(spots, threshold=min_voxels, connectivity=18, in_place=True)
         spots, count = cc3d.connected_components(spots > 0, connectivity=18, return_N=True)
     boxes = ndimage.find_objects(spots)
-    described = [_describe(frame, spots, n + 1, box, liver_z, scan_index)
+    described = [_describe(frame, spots, n + 1, box, liver_z, scan_index, threshold)
                  for n, box in enumerate(boxes) if box is not None]
     return spots.astype(np.int32), described
+
+
+def describe_region(frame: BodyFrame, mask: np.ndarray, liver_z: float, scan_index,
+                    label: int = 0, level: float = 0.0) -> HotSpot:
+    """The :class:`HotSpot` description of any non-empty RAS bool ``mask`` (e.g. a lesion's
+    hot core, to test it against the organ rules on its own)."""
+    box = ndimage.find_objects(mask.astype(np.uint8))[0]
+    return replace(_describe(frame, mask.astype(np.int32), 1, box, liver_z, scan_index, level),
+                   label=label)
+
+
+def find_contrast_spots(frame: BodyFrame, floor: float, hot: np.ndarray, liver_z: float,
+                        scan_index, first_label: int, settings: ContrastSettings
+                        ) -> tuple[np.ndarray, list[HotSpot]]:
+    """Small compact spots below the threshold that stand out of their local background
+    (module docstring), labelled from ``first_label`` on (RAS label map, descriptions).
+
+    Args:
+        frame: the scan's body frame.
+        floor: least SUV of a spot voxel (the liver mean).
+        hot: RAS bool of the hot spots at the threshold (spots touching them are dropped).
+        liver_z, scan_index: as for :func:`find_hot_spots`.
+        first_label: label of the first contrast spot (after the hot spots' labels).
+        settings: contrast, background window, volume and shape limits.
+    """
+    window = [max(3, round(settings.window_mm / d) | 1) for d in frame.spacing]
+    background = ndimage.grey_opening(frame.suv, size=window)
+    binary = ((frame.suv >= floor) & (frame.suv >= settings.contrast * background)
+              & frame.body & ~hot)
+    spots, count = cc3d.connected_components(binary, connectivity=18, return_N=True)
+    if not count:
+        return np.zeros(frame.suv.shape, np.int32), []
+    touching = np.unique(spots[ndimage.binary_dilation(hot) & (spots > 0)])
+    voxel_ml = float(np.prod(frame.spacing)) / 1000.0
+    sizes = np.bincount(spots.ravel(), minlength=count + 1) * voxel_ml
+    out = np.zeros(spots.shape, np.int32)
+    described: list[HotSpot] = []
+    for n, box in enumerate(ndimage.find_objects(spots)):
+        label = n + 1
+        if box is None or label in touching or not (
+                settings.min_ml <= sizes[label] <= settings.max_ml):
+            continue
+        spot = _describe(frame, spots, label, box, liver_z, scan_index, floor)
+        if spot.elongation > settings.max_elongation:
+            continue
+        new = first_label + len(described)
+        out[box][spots[box] == label] = new
+        described.append(replace(spot, label=new))
+    return out, described
+
+
+@dataclass(frozen=True)
+class ContrastSettings:
+    """Limits of :func:`find_contrast_spots` (module docstring).
+
+    Args:
+        contrast: least ratio of SUV to the local background (grey opening).
+        window_mm: the opening's cube: larger than the partial-volume-affected lesions.
+        min_ml, max_ml: volume range of a spot at the floor.
+        max_elongation: largest ratio of principal axes (tubular structures are longer).
+        min_peak_contrast: least SUVmax / the median of a 1-3 voxel shell around the spot
+            (checked before the spot is prompted): below the threshold a spot must stand out
+            of the tissue it lies in as a node does of muscle and fat, not as the hot part of
+            a warm organ (bowel, vessels, marrow: peaks 2-3.5 times their surroundings).
+    """
+
+    contrast: float = 2.0
+    window_mm: float = 30.0
+    min_ml: float = 0.3
+    max_ml: float = 10.0
+    max_elongation: float = 2.5
+    min_peak_contrast: float = 4.0
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ No box, no atlas: the prompt comes from the image.
 
 1. **Homogeneous warm tissue**: voxels at least ``_INTERIOR_MM`` inside the body whose local
    mean (a ~25 mm cube) exceeds ``_WARM_RATIO`` × the body's median uptake and whose local
-   coefficient of variation is below ``_MAX_LOCAL_COV``. Lesions, the renal pelvis, bowel and
+   coefficient of variation is below ``_MAX_LOCAL_COV`` (0.3; looser for noisy scans). Lesions, the renal pelvis, bowel and
    organ borders are heterogeneous at that scale; the liver parenchyma is not.
 2. Of its 6-connected parts (per uptake band), the **liver** is the one with the largest
    score = volume × (2 × fraction right of the midline − 1)² × level²: large, right-sided and
@@ -38,7 +38,7 @@ __all__ = ["LiverFinding", "find_liver", "homogeneous_liver_region"]
 _INTERIOR_MM = 12.0
 _WINDOW_MM = 25.0
 _WARM_RATIO = 1.6
-_MAX_LOCAL_COV = 0.3
+_MAX_LOCAL_COV = (0.3, 0.4, 0.5)  # tried in turn (noisier scans need the looser)
 _MIN_LIVER_ML = 200.0
 _MIN_AGREEMENT = 0.3
 _MIN_RIGHT_FRACTION = 0.7
@@ -47,6 +47,11 @@ _BAND = 1.2
 _BAND_STEP = 1.1
 _BRIDGE_MM = 8.0
 _GROW_MM = 12.0
+# The extent also grows through liver-level tissue (smoothed SUV >= mean - 2 SD of the
+# reference, hotter lesions included) up to this far from the homogeneous region: a metastasis
+# breaks the homogeneity over a whole window (~25 mm) around it, so at the liver's edge it is
+# not enclosed by the homogeneous region and is lost to hole filling.
+_TISSUE_GROW_MM = 25.0
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,10 @@ class LiverFinding:
         reference: the PERCIST liver reference (mean, SD, threshold, sphere centre).
         source: ``"model"`` (the model's mask) or ``"image"`` (the homogeneous region).
         agreement: Dice between the model's mask and the homogeneous region.
-        extent: bool ``(I, J, K)``: the homogeneous region grown back by ``_GROW_MM``, holes
-            filled, ∪ the model's mask; it holds the liver's metastases (which the model and
-            the homogeneous region leave out), for telling a liver lesion from a kidney.
+        extent: bool ``(I, J, K)``: the homogeneous region grown back by ``_GROW_MM`` and
+            through liver-level tissue by ``_TISSUE_GROW_MM``, holes filled, ∪ the model's
+            mask; it holds the liver's metastases (which the model and the homogeneous region
+            leave out), for telling a liver lesion from a kidney.
     """
 
     mask: Volume
@@ -102,16 +108,31 @@ def homogeneous_liver_region(frame: BodyFrame) -> np.ndarray:
 
     Organs touch (liver, right kidney, gut), so the homogeneous voxels are split into uptake
     bands (local mean within ``_BAND`` of a level, levels on a geometric ladder), eroded by
-    ``_BRIDGE_MM``, and the best part over all bands wins.
+    ``_BRIDGE_MM``, and the best part over all bands wins. Noise raises the local CoV of
+    homogeneous tissue (low counts, a short frame, a heavy patient: the liver's is ~0.35 at
+    a third of the usual counts), so when no part qualifies at the first CoV limit of
+    ``_MAX_LOCAL_COV`` the next, looser one is tried.
 
     Raises:
         InputError: when no such region of at least ``_MIN_LIVER_ML`` exists.
     """
     mean, sd = _local_stats(frame.suv.astype(np.float64), frame.spacing)
     depth = ndimage.distance_transform_edt(frame.body, sampling=frame.spacing)
+    for max_cov in _MAX_LOCAL_COV:
+        best = _best_band_part(frame, mean, sd, depth, max_cov)
+        if best is not None:
+            return best
+    raise InputError("no liver-like region found (homogeneous warm tissue on the right); "
+                     "give a fixed threshold, e.g. --threshold 4")
+
+
+def _best_band_part(frame: BodyFrame, mean: np.ndarray, sd: np.ndarray, depth: np.ndarray,
+                    max_cov: float) -> np.ndarray | None:
+    """The best-scoring part over all uptake bands of the voxels whose local CoV is below
+    ``max_cov`` (RAS bool), or None."""
     with np.errstate(invalid="ignore", divide="ignore"):
         homogeneous = ((depth > _INTERIOR_MM) & (mean > _WARM_RATIO * frame.tissue_median)
-                       & (sd < _MAX_LOCAL_COV * mean))
+                       & (sd < max_cov * mean))
     best, best_score = None, 0.0
     # Erosion (~8 mm) cuts the thin bridges through which touching organs of one band merge.
     erosion = max(1, round(_BRIDGE_MM / float(np.mean(frame.spacing))))
@@ -129,17 +150,21 @@ def homogeneous_liver_region(frame: BodyFrame) -> np.ndarray:
             if score[k] > best_score:
                 best, best_score = parts == k, float(score[k])
         level *= _BAND_STEP
-    if best is None:
-        raise InputError("no liver-like region found (homogeneous warm tissue on the right); "
-                         "give a fixed threshold, e.g. --threshold 4")
     return best
 
 
-def _grown_liver(frame: BodyFrame, region: np.ndarray) -> np.ndarray:
+def _grown_liver(frame: BodyFrame, region: np.ndarray, floor: float) -> np.ndarray:
     """RAS bool: the homogeneous region grown back by the erosion and window it lost
-    (``_GROW_MM``), with enclosed holes (lesions, vessels) filled."""
-    grow = max(1, round(_GROW_MM / float(np.mean(frame.spacing))))
-    return ndimage.binary_fill_holes(ndimage.binary_dilation(region, iterations=grow))
+    (``_GROW_MM``) and through tissue of liver level or hotter (lightly smoothed SUV >=
+    ``floor``) by ``_TISSUE_GROW_MM``, with enclosed holes (lesions, vessels) filled."""
+    step = float(np.mean(frame.spacing))
+    grown = ndimage.binary_dilation(region, iterations=max(1, round(_GROW_MM / step)))
+    reach = max(1, round(_TISSUE_GROW_MM / step))
+    box = tuple(slice(max(s.start - reach, 0), s.stop + reach)
+                for s in ndimage.find_objects(region.astype(np.uint8))[0])
+    warm = ndimage.gaussian_filter(frame.suv[box], 1.0) >= floor
+    grown[box] |= ndimage.binary_dilation(region[box], iterations=reach, mask=warm)
+    return ndimage.binary_fill_holes(grown)
 
 
 def _model_liver(session, region: np.ndarray, seed: tuple[int, int, int]) -> tuple[np.ndarray, float]:
@@ -175,6 +200,7 @@ def find_liver(image: Volume, frame: BodyFrame, session) -> LiverFinding:
     core = liver & region
     centre, _ = deepest_voxel(image, core if core.any() else liver)
     reference = liver_reference(image, liver, centre=centre)
-    extent = frame.to_scan(_grown_liver(frame, region_ras)) | liver
+    floor = reference.mean - 2.0 * reference.sd
+    extent = frame.to_scan(_grown_liver(frame, region_ras, floor)) | liver
     return LiverFinding(image.with_array(liver.astype(np.uint8), unit="mask"), seed, reference,
                         source, agreement, extent)

@@ -9,9 +9,11 @@ rule, is what suppresses uptake: any other hot spot lying mostly inside it is th
 Rules (distances in mm; height above the liver prompt, lateral > 0 = patient right):
 
 ============== ===========================================================================
+salivary       above the shoulders (> 170), off the midline (> 15), with a mirror partner
+               (paired glands: opposite side, similar height, similar size and SUVmax);
+               tested first, so a hot pair of glands high in the head is not taken for
+               small pieces of the brain (PSMA: cold brain, glands as hot as lesions)
 brain          high above the liver (> 300), near the midline
-salivary       above the shoulders (> 170), not the brain, with a mirror partner (paired
-               glands: opposite side, similar height, similar size)
 myocardium     just above the liver (20-170), left of or on the midline
 kidney         beside the spine below the liver prompt (-200 to -30 high, 20-140 lateral),
                in the back half of the body
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from seganypet.lesions.hotspots import HotSpot
 
-__all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "organ_candidates"]
+__all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "organ_candidates", "organ_of"]
 
 PHYSIOLOGICAL_ORGANS = ("brain", "salivary_glands", "heart", "kidney", "ureter", "bladder",
                         "stomach")
@@ -41,10 +43,20 @@ def _is_brain(s: HotSpot) -> bool:
     return s.height_mm > 300 and abs(s.lateral_mm) < 60
 
 
+# Paired glands take up the tracer alike: their SUVmax differ by less than this factor (a
+# lesion and its contralateral gland, or two nodes of one chain, rarely match this well).
+_PAIR_SUV_RATIO = 1.5
+_PAIR_MIN_LATERAL_MM = 15.0
+
+
 def _mirrored(a: HotSpot, b: HotSpot) -> bool:
+    """Whether ``a`` and ``b`` look like one pair of glands: mirror places about the midline,
+    similar height, volume and SUVmax."""
     return (a.lateral_mm * b.lateral_mm < 0 and abs(a.lateral_mm + b.lateral_mm) < 25
+            and min(abs(a.lateral_mm), abs(b.lateral_mm)) > _PAIR_MIN_LATERAL_MM
             and abs(a.height_mm - b.height_mm) < 25
-            and max(a.volume_ml, b.volume_ml) < 4 * min(a.volume_ml, b.volume_ml))
+            and max(a.volume_ml, b.volume_ml) < 4 * min(a.volume_ml, b.volume_ml)
+            and max(a.suv_max, b.suv_max) < _PAIR_SUV_RATIO * min(a.suv_max, b.suv_max))
 
 
 def _is_heart(s: HotSpot) -> bool:
@@ -82,22 +94,27 @@ def organ_candidates(spots: list[HotSpot], organs: tuple[str, ...] = PHYSIOLOGIC
     """Hot-spot label -> organ name for every spot in an organ's place (to be confirmed by the
     model's mask volume, ``ORGAN_MIN_ML``)."""
     found: dict[int, str] = {}
-    rules = {"brain": _is_brain, "heart": _is_heart, "kidney": _is_kidney, "ureter": _is_ureter,
-             "stomach": _is_stomach}
+    if "salivary_glands" in organs:
+        head = [s for s in spots if s.height_mm > 170]
+        for a in head:
+            if any(_mirrored(a, b) for b in head if b.label != a.label):
+                found[a.label] = "salivary_glands"
     for spot in spots:
-        for organ, rule in rules.items():
-            if organ in organs and rule(spot):
-                found[spot.label] = organ
-                break
+        organ = organ_of(spot, organs)
+        if spot.label not in found and organ is not None:
+            found[spot.label] = organ
     if "bladder" in organs:
         bladder = _bladder([s for s in spots if s.label not in found])
         if bladder is not None:
             found[bladder.label] = "bladder"
-    if "salivary_glands" in organs:
-        head = [s for s in spots if s.height_mm > 170 and s.label not in found]
-        for a in head:
-            if any(_mirrored(a, b) for b in head if b.label != a.label):
-                found[a.label] = "salivary_glands"
     return found
+
+
+def organ_of(spot: HotSpot, organs: tuple[str, ...] = PHYSIOLOGICAL_ORGANS) -> str | None:
+    """The single-organ place rule ``spot`` fits (brain, heart, kidney, ureter, stomach; the
+    paired glands and the bladder need the other spots, :func:`organ_candidates`), or None."""
+    rules = {"brain": _is_brain, "heart": _is_heart, "kidney": _is_kidney, "ureter": _is_ureter,
+             "stomach": _is_stomach}
+    return next((organ for organ, rule in rules.items() if organ in organs and rule(spot)), None)
 
 
