@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -85,6 +87,34 @@ def test_selection_rule_veto_snap_and_flat_top() -> None:
     inward = [_info(2, "isocontour", 1.5, 300.0)]
     assert choose_shown(candidates(inward, [(0.6, 0.75)]), 0) == 0
     assert choose_shown(CandidateSet(model, 2), 1) == 1  # no isocontour: the model's choice
+    # an isocontour the model does not support (mostly where every candidate is confident
+    # background: a merge with neighbouring organs) is in neither pool
+    merged = dataclasses.replace(veto.infos[3], model_support=0.3)
+    assert choose_shown(candidates([veto.infos[2], merged, veto.infos[4]], [(0.0, 0.0)] * 3),
+                        0) == 2
+    unsupported = [dataclasses.replace(i, model_support=0.2) for i in veto.infos[2:]]
+    assert choose_shown(candidates(unsupported, [(0.0, 0.0)] * 3), 0) == 0
+    assert choose_shown(candidates([dataclasses.replace(outward[0], model_support=0.4)],
+                                   [(0.95, 0.8)]), 0) == 0
+
+
+def test_model_support_counts_voxels_the_model_does_not_rule_out() -> None:
+    from seganypet.preprocess import patch_grid_around
+    from seganypet.session.candidates import model_support
+
+    image = layered_scene()
+    grid = patch_grid_around(image, np.array([24.0, 22.0, 20.0]), 16, 4.0)
+    strongest = np.full((8, 8, 8), -5.0, np.float32)
+    strongest[:, :4] = 1.0  # the model allows the half of the patch with low j only
+    whole = BoxMask.cropped(np.ones(image.shape, bool))
+    low = grid.coarsened(8)
+    centres = image.grid.index_in(low, np.argwhere(np.ones(image.shape, bool)))
+    cells = np.rint(centres).astype(int)
+    inside = np.all((cells >= 0) & (cells < 8), axis=1)
+    expected = (inside & (cells[:, 1] < 4)).sum() / whole.voxels
+    assert model_support(image, grid, strongest, whole) == pytest.approx(expected)
+    assert 0.0 < expected < 0.5  # the patch covers part of the image; half of it is allowed
+    assert model_support(image, grid, strongest, BoxMask.cropped(np.zeros(image.shape, bool))) == 0
 
 
 def test_grow_shrink_step_by_volume_and_undo_restores_the_mask(tiny_model) -> None:
