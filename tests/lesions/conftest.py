@@ -52,3 +52,9 @@ def lesion_phantom(tmp_path_factory) -> dict[str, Path]:
     """Paths of one coarse phantom written to disk (``image``, ``label``, ``info``)."""
     folder = tmp_path_factory.mktemp("lesion_phantom")
     return write_case(coarse_phantom(7), folder, "wb")
+
+
+@pytest.fixture(scope="session")
+def make_phantom():
+    """:func:`coarse_phantom` itself, for tests that place their own lesions."""
+    return coarse_phantom

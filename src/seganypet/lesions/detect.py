@@ -19,7 +19,8 @@ Pipeline (one :class:`~seganypet.session.Session` on the scan, one object per pr
    regions and earlier lesions.
 5. **Drop what the model rejects**: the score is that best Dice; below ``min_score`` the
    model's mask does not describe the hot spot and the candidate is dropped. Small faint
-   blobs (< ``faint_ml`` and SUVmax < ``min_contrast`` × the local background) are dropped. A spot whose
+   blobs outside the liver (< ``faint_ml`` and SUVmax < ``min_contrast`` × the local
+   background) are dropped. A spot whose
    SUVmax voxel already lies in an earlier lesion is merged into it (no second prompt).
 """
 
@@ -48,6 +49,7 @@ from seganypet.lesions.liver import LiverFinding, find_liver
 from seganypet.lesions.organs import (
     ORGAN_MIN_ML,
     PHYSIOLOGICAL_ORGANS,
+    in_bowel_place,
     organ_candidates,
     organ_of,
 )
@@ -61,6 +63,11 @@ log = logging.getLogger(__name__)
 _MAX_TILES = 4
 # Hot spots at least this large (ml at the threshold) are clicked at their deepest voxel.
 _LARGE_SPOT_ML = 20.0
+# Their lesions are made solid with a closing of about one PSF width (_solid).
+_CLOSING_MM = 8.0
+# A spot with this share of its shell in the liver lies in or on the liver (a metastasis at
+# its edge borders lung, stomach or fat on the other side), for the faint rule.
+_LIVER_EDGE_SHARE = 0.25
 # Without a liver (none in the field of view, or none the image heuristics accept) PERCIST
 # has no reference: the fixed SUV 4 of autoPET-style threshold baselines is used instead.
 FALLBACK_SUV = 4.0
@@ -85,9 +92,12 @@ class LesionSettings:
         min_score: candidates whose model mask agrees less with the hot core are dropped.
         min_score_below: the same for spots found below the threshold (contrast spots), whose
             only other evidence is their contrast: the model must agree more.
-        faint_ml, min_contrast: lesions smaller than ``faint_ml`` whose SUVmax is less than
-            ``min_contrast`` × their local background are dropped (heterogeneous organ
-            uptake, e.g. bowel and stomach, makes such blobs; lesions are rarely both).
+        faint_ml, min_contrast: lesions outside the liver smaller than ``faint_ml`` whose
+            SUVmax is less than ``min_contrast`` × their local background are dropped:
+            heterogeneous organ uptake (bowel, stomach) makes such blobs at 1.5-2.3 times
+            their surroundings, while nodes and nodules sit in cold tissue and a bone lesion
+            above the threshold stands ~2.5-3 times above the marrow (SUV ~1.6). In or on the liver PERCIST's level is
+            relative to the liver itself, so a spot above it is a liver lesion at any contrast.
         guard: ``"hybrid"`` (step 4), ``"model"`` (the model's mask alone) or ``"hot"``
             (the core alone: the threshold method without the model), for measurements.
         contrast: the partial-volume pass below an automatic threshold
@@ -102,7 +112,7 @@ class LesionSettings:
     min_score: float = 0.1
     min_score_below: float = 0.3
     faint_ml: float = 2.0
-    min_contrast: float = 3.0
+    min_contrast: float = 2.5
     guard: str = "hybrid"
     contrast: ContrastSettings | None = ContrastSettings()
 
@@ -236,14 +246,15 @@ def _lesion_mask(image: Volume, spot: HotSpot, prompted: _Prompted,
     return (prompted.best & ndimage.binary_dilation(prompted.extent)) | prompted.core
 
 
-def _surrounded_by(spot: np.ndarray, organ: np.ndarray) -> bool:
-    """Whether most of the spot, or most of a 2-voxel shell around it, lies in ``organ`` (the
-    model's liver can leave a metastasis out, but not the parenchyma around it)."""
+def _surrounded_by(spot: np.ndarray, organ: np.ndarray, share: float = 0.5) -> bool:
+    """Whether more than ``share`` of the spot, or of a 2-voxel shell around it, lies in
+    ``organ`` (the model's liver can leave a metastasis out, but not the parenchyma around
+    it)."""
     box = ndimage.find_objects(spot.astype(np.uint8))[0]
     box = tuple(slice(max(b.start - 3, 0), b.stop + 3) for b in box)
     local, inside = spot[box], organ[box]
     shell = ndimage.binary_dilation(local, iterations=2) & ~local
-    return bool(inside[local].mean() > 0.5 or (shell.any() and inside[shell].mean() > 0.5))
+    return bool(inside[local].mean() > share or (shell.any() and inside[shell].mean() > share))
 
 
 def _organ_name(organ: str, spot: HotSpot) -> str:
@@ -324,11 +335,12 @@ def _candidate_spots(frame: BodyFrame, threshold: float, liver_z: float,
         return spot_ras, spots
     extra_ras, extra = find_contrast_spots(frame, floor, spot_ras > 0, liver_z,
                                            frame.scan_index, len(spots) + 1, settings.contrast)
+    dropped = {s.label for s in extra if in_bowel_place(s)}
     if liver is not None:
         near = ndimage.binary_dilation(frame.to_ras(liver))
-        inside = set(np.unique(extra_ras[near & (extra_ras > 0)]).tolist())
-        extra = [s for s in extra if s.label not in inside]
-        extra_ras = np.where(np.isin(extra_ras, list(inside)), 0, extra_ras)
+        dropped |= set(np.unique(extra_ras[near & (extra_ras > 0)]).tolist())
+    extra = [s for s in extra if s.label not in dropped]
+    extra_ras = np.where(np.isin(extra_ras, list(dropped)), 0, extra_ras)
     log.info("%d hot spots at SUV %.2f, %d contrast spots above SUV %.2f", len(spots),
              threshold, len(extra), floor)
     return np.where(extra_ras > 0, extra_ras, spot_ras), spots + extra
@@ -407,6 +419,23 @@ def _organ_by_core(frame: BodyFrame, core: np.ndarray, spot: HotSpot, liver_z: f
     return _organ_name(organ, described)
 
 
+def _solid(mask: np.ndarray, spacing) -> np.ndarray:
+    """A large lesion made solid: closed with a ``_CLOSING_MM`` structuring element and its
+    enclosed holes filled. Uptake inside a large tumour dips (necrosis, hypoxia, noise), so a
+    threshold- or model-based mask is pitted and hollow where the tumour is not."""
+    if not mask.any():
+        return mask
+    steps = max(1, round(_CLOSING_MM / float(np.mean(spacing))))
+    box = tuple(slice(max(s.start - steps - 1, 0), s.stop + steps + 1)
+                for s in ndimage.find_objects(mask.astype(np.uint8))[0])
+    out = mask.copy()
+    local = np.pad(mask[box], steps + 1)
+    closed = ndimage.binary_closing(local, iterations=steps)[tuple(
+        slice(steps + 1, -(steps + 1)) for _ in range(3))]
+    out[box] |= ndimage.binary_fill_holes(closed)
+    return out
+
+
 def _keep_seeded(mask: np.ndarray, seed: tuple[int, int, int]) -> np.ndarray:
     """The connected part of ``mask`` holding ``seed`` (the largest part if it lost the seed)."""
     import cc3d
@@ -466,6 +495,8 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             log.info("hot spot %d dropped: model agreement %.2f", spot.label, result.score)
             continue
         mask = _lesion_mask(image, spot, result, settings)
+        if spot.volume_ml >= _LARGE_SPOT_ML:
+            mask = _solid(mask, image.spacing)
         mask = _keep_seeded(mask & (organ_map == 0) & (labels == 0), spot.max_index)
         if (_below_threshold(spot, threshold) and settings.contrast is not None
                 and mask.sum() * image.voxel_volume_ml > 2 * settings.contrast.max_ml):
@@ -478,7 +509,10 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             organ_map[(mask | result.core) & (organ_map == 0)] = _organ_value(organ_names, organ)
             log.info("hot spot %d: its hot core is the %s", spot.label, organ)
             continue
-        if mask.sum() * image.voxel_volume_ml < settings.faint_ml and result.contrast < settings.min_contrast:
+        if (mask.sum() * image.voxel_volume_ml < settings.faint_ml
+                and result.contrast < settings.min_contrast
+                and not (liver_extent is not None and _surrounded_by(
+                    mask | result.core, liver_extent, _LIVER_EDGE_SHARE))):
             log.info("hot spot %d dropped: small and faint (contrast %.2f)", spot.label,
                      result.contrast)
             continue
@@ -486,8 +520,9 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             value = len(scores) + 1
             labels[mask] = value
             scores[value] = round(result.score, 4)
-            log.info("lesion %d: score %.2f contrast %.2f level %.2f", value, result.score,
-                     result.contrast, spot.level)
+            log.info("lesion %d: score %.2f contrast %.2f level %.2f; %.0f mm above the liver, "
+                     "%.0f right, %.0f behind", value, result.score, result.contrast, spot.level,
+                     spot.height_mm, spot.lateral_mm, spot.posterior_mm)
     return LesionResult(
         labels=image.with_array(labels, unit="label"), scores=scores, threshold=float(threshold),
         threshold_source=source, liver=liver,

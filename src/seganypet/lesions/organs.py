@@ -22,6 +22,10 @@ ureter         between kidneys and bladder, thin and long (principal-axis ratio 
                width < 15 mm, < 15 ml)
 bladder        low in the pelvis (> 250 below the liver), on the midline (< 45), the largest
                such hot spot
+bowel          (spots below the threshold only, :func:`in_bowel_place`) in the abdomen
+               below the liver prompt (-450 to -30 high), in front of the body's centre:
+               physiological bowel uptake is focal and around the liver's level, so a spot
+               that never reaches the threshold there is likelier bowel than a node
 ============== ===========================================================================
 
 A place is not enough: a lymph node beside the kidney is in the kidney's place. The spot
@@ -33,7 +37,8 @@ from __future__ import annotations
 
 from seganypet.lesions.hotspots import HotSpot
 
-__all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "organ_candidates", "organ_of"]
+__all__ = ["ORGAN_MIN_ML", "PHYSIOLOGICAL_ORGANS", "in_bowel_place", "organ_candidates",
+           "organ_of"]
 
 PHYSIOLOGICAL_ORGANS = ("brain", "salivary_glands", "heart", "kidney", "ureter", "bladder",
                         "stomach")
@@ -108,6 +113,12 @@ def organ_candidates(spots: list[HotSpot], organs: tuple[str, ...] = PHYSIOLOGIC
         if bladder is not None:
             found[bladder.label] = "bladder"
     return found
+
+
+def in_bowel_place(spot: HotSpot) -> bool:
+    """Whether a spot lies where the bowel does (module docstring): for contrast spots,
+    which have no other evidence than their contrast."""
+    return -450 < spot.height_mm < -30 and spot.posterior_mm < 0
 
 
 def organ_of(spot: HotSpot, organs: tuple[str, ...] = PHYSIOLOGICAL_ORGANS) -> str | None:
