@@ -6,22 +6,31 @@ Pipeline (one :class:`~seganypet.session.Session` on the scan, one object per pr
    :mod:`.liver`); the PERCIST threshold is ``1.5 × liver mean + 2 × SD`` (or a fixed SUV;
    ``FALLBACK_SUV`` with a warning when no liver is found).
 2. **Hot spots**: 18-connected components of ``SUV >= threshold`` inside the body, at least
-   ``min_spot_ml``.
+   ``min_spot_ml``; with an automatic threshold also the **contrast spots** below it (partial
+   volume: small compact spots above the liver mean that stand out of their local
+   background, :func:`~seganypet.lesions.hotspots.find_contrast_spots`), except those in the
+   liver or the bowel's place. Uptake of the bladder's spot reaching beyond the bladder's
+   blurred edge is split from it (:func:`_split_bladder`: a node touching the bladder).
 3. **Physiological uptake**: the spots the anatomy rules name (:mod:`.organs`) are prompted
    once each; their model mask ∩ the hot voxels, plus the spot, is that organ's region; every
-   other spot lying mostly inside an organ region is that organ too.
+   other spot lying mostly inside an organ region is that organ too. Spots within the liver
+   are never another organ. A contrast spot in an organ's place is that organ unprompted.
 4. **One prompt per remaining spot**, hottest first, at its SUVmax voxel. The guard against
    the model's leaks into neighbouring uptake is the hot spot itself: ``core`` = the region
    around the seed above ``bg + core_fraction × (SUVmax − bg)`` (``bg`` the local
-   background, never below the threshold), ``extent`` = the same at ``extent_fraction``
-   without the threshold floor. Of the model's first-click candidates the one with the best
-   Dice against ``core`` is kept; the lesion is ``(model ∩ extent) ∪ core``, minus organ
-   regions and earlier lesions.
-5. **Drop what the model rejects**: the score is that best Dice; below ``min_score`` the
-   model's mask does not describe the hot spot and the candidate is dropped. Small faint
-   blobs outside the liver (< ``faint_ml`` and SUVmax < ``min_contrast`` × the local
-   background) are dropped. A spot whose
-   SUVmax voxel already lies in an earlier lesion is merged into it (no second prompt).
+   background, never below the spot's level), ``extent`` = the same at ``extent_fraction``
+   without the floor. Of the model's first-click candidates the one with the best Dice
+   against ``core`` is kept; the lesion is ``(model ∩ extent) ∪ core``, made solid (closed,
+   holes filled) for large spots, minus organ regions and earlier lesions. A candidate whose
+   hot core alone fits an organ's place and size while its spot is much larger is that
+   organ merged with other uptake (:func:`_organ_by_core`).
+5. **Drop what the model rejects**: the score is that best Dice; below ``min_score``
+   (``min_score_below`` for contrast spots) the model's mask does not describe the hot spot
+   and the candidate is dropped. Small faint blobs (< ``faint_ml`` and
+   SUVmax < ``min_contrast`` × the local background) are dropped, and so are contrast spots
+   less than ``ContrastSettings.min_peak_contrast`` times their shell (before any prompt) or
+   whose lesion grows past twice ``ContrastSettings.max_ml`` (part of a larger warm
+   structure). A spot whose SUVmax voxel already lies in an earlier lesion is merged into it.
 """
 
 from __future__ import annotations
@@ -65,9 +74,6 @@ _MAX_TILES = 4
 _LARGE_SPOT_ML = 20.0
 # Their lesions are made solid with a closing of about one PSF width (_solid).
 _CLOSING_MM = 8.0
-# A spot with this share of its shell in the liver lies in or on the liver (a metastasis at
-# its edge borders lung, stomach or fat on the other side), for the faint rule.
-_LIVER_EDGE_SHARE = 0.25
 # Without a liver (none in the field of view, or none the image heuristics accept) PERCIST
 # has no reference: the fixed SUV 4 of autoPET-style threshold baselines is used instead.
 FALLBACK_SUV = 4.0
@@ -92,12 +98,11 @@ class LesionSettings:
         min_score: candidates whose model mask agrees less with the hot core are dropped.
         min_score_below: the same for spots found below the threshold (contrast spots), whose
             only other evidence is their contrast: the model must agree more.
-        faint_ml, min_contrast: lesions outside the liver smaller than ``faint_ml`` whose
-            SUVmax is less than ``min_contrast`` × their local background are dropped:
-            heterogeneous organ uptake (bowel, stomach) makes such blobs at 1.5-2.3 times
-            their surroundings, while nodes and nodules sit in cold tissue and a bone lesion
-            above the threshold stands ~2.5-3 times above the marrow (SUV ~1.6). In or on the liver PERCIST's level is
-            relative to the liver itself, so a spot above it is a liver lesion at any contrast.
+        faint_ml, min_contrast: lesions smaller than ``faint_ml`` whose SUVmax is less than
+            ``min_contrast`` × their local background are dropped: heterogeneous organ uptake
+            (bowel, stomach) makes such blobs at 1.5-2.3 times their surroundings, while
+            nodes and nodules sit in cold tissue and a bone lesion above the threshold stands
+            ~2.5-3 times above the marrow (SUV ~1.6).
         guard: ``"hybrid"`` (step 4), ``"model"`` (the model's mask alone) or ``"hot"``
             (the core alone: the threshold method without the model), for measurements.
         contrast: the partial-volume pass below an automatic threshold
@@ -114,7 +119,7 @@ class LesionSettings:
     faint_ml: float = 2.0
     min_contrast: float = 2.5
     guard: str = "hybrid"
-    contrast: ContrastSettings | None = ContrastSettings()
+    contrast: ContrastSettings | None = field(default_factory=ContrastSettings)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.exclude_organs) - set(PHYSIOLOGICAL_ORGANS))
@@ -213,8 +218,10 @@ def _prompt_spot(image: Volume, session, spot: HotSpot, threshold: float,
     contrast = core.peak / max(core.background, 1e-3)
     full_core = core.full(image.shape)
     if (_below_threshold(spot, threshold) and settings.contrast is not None
-            and contrast < settings.contrast.min_peak_contrast):
-        # Below the threshold contrast is the only evidence: not conspicuous, not prompted.
+            and (contrast < settings.contrast.min_peak_contrast
+                 or full_core.sum() * image.voxel_volume_ml > 2 * settings.contrast.max_ml)):
+        # Below the threshold contrast is the only evidence: a spot not conspicuous, or whose
+        # core is no small spot (part of a larger warm structure), is not prompted.
         return _Prompted(full_core, None, None, 0.0, contrast, full_core)
     if settings.guard == "hot" and name.startswith("candidate"):
         return _Prompted(full_core, None, None, 1.0, contrast, full_core)
@@ -246,15 +253,14 @@ def _lesion_mask(image: Volume, spot: HotSpot, prompted: _Prompted,
     return (prompted.best & ndimage.binary_dilation(prompted.extent)) | prompted.core
 
 
-def _surrounded_by(spot: np.ndarray, organ: np.ndarray, share: float = 0.5) -> bool:
-    """Whether more than ``share`` of the spot, or of a 2-voxel shell around it, lies in
-    ``organ`` (the model's liver can leave a metastasis out, but not the parenchyma around
-    it)."""
+def _surrounded_by(spot: np.ndarray, organ: np.ndarray) -> bool:
+    """Whether most of the spot, or most of a 2-voxel shell around it, lies in ``organ`` (the
+    model's liver can leave a metastasis out, but not the parenchyma around it)."""
     box = ndimage.find_objects(spot.astype(np.uint8))[0]
     box = tuple(slice(max(b.start - 3, 0), b.stop + 3) for b in box)
     local, inside = spot[box], organ[box]
     shell = ndimage.binary_dilation(local, iterations=2) & ~local
-    return bool(inside[local].mean() > share or (shell.any() and inside[shell].mean() > share))
+    return bool(inside[local].mean() > 0.5 or (shell.any() and inside[shell].mean() > 0.5))
 
 
 def _organ_name(organ: str, spot: HotSpot) -> str:
@@ -510,9 +516,7 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
             log.info("hot spot %d: its hot core is the %s", spot.label, organ)
             continue
         if (mask.sum() * image.voxel_volume_ml < settings.faint_ml
-                and result.contrast < settings.min_contrast
-                and not (liver_extent is not None and _surrounded_by(
-                    mask | result.core, liver_extent, _LIVER_EDGE_SHARE))):
+                and result.contrast < settings.min_contrast):
             log.info("hot spot %d dropped: small and faint (contrast %.2f)", spot.label,
                      result.contrast)
             continue
