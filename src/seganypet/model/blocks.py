@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MLP", "LayerNorm3d", "MLPBlock", "PatchConvTranspose3d", "RandomFourierEncoding"]
+__all__ = ["MLP", "LayerNorm3d", "MLPBlock", "RandomFourierEncoding"]
 
 
 class LayerNorm3d(nn.Module):
@@ -31,35 +31,6 @@ class LayerNorm3d(nn.Module):
         y = F.layer_norm(x.movedim(1, -1), (x.shape[1],), self.weight, self.bias, self.eps)
         return y.movedim(-1, 1)
 
-
-class PatchConvTranspose3d(nn.ConvTranspose3d):
-    """``nn.ConvTranspose3d`` with ``kernel_size == stride`` (no overlap), computed as one matmul.
-
-    Each input voxel then writes its own ``k³`` output block: ``(B, C_in, N) -> (B, C_out·k³,
-    N)`` by the weight matrix, then a pixel-shuffle. Same parameters and state-dict keys as the
-    torch module (upstream checkpoints load as they are) and the same numbers to float
-    rounding; on CPU torch runs this case through ``slow_conv_transpose3d``, ~10x slower
-    (25 ms of a 40 ms refinement decode at 32³ -> 64³ with 24 -> 12 channels, one thread).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
-        super().__init__(in_channels, out_channels, kernel_size=kernel_size, stride=kernel_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, D, H, W)`` -> ``(B, C_out, kD, kH, kW)``."""
-        b, c_in, d, h, w = x.shape
-        k = self.kernel_size[0]
-        c_out = self.out_channels
-        weight = self.weight.reshape(c_in, c_out * k**3).to(x.dtype)  # (C_in, C_out·k³)
-        # Voxels as rows, (C_out, k, k, k) as columns, the bias fused into the product: the
-        # skinny matmul runs fastest this way round.
-        rows = x.permute(0, 2, 3, 4, 1).reshape(b * d * h * w, c_in)
-        if self.bias is None:
-            y = rows @ weight
-        else:
-            y = torch.addmm(self.bias.to(x.dtype).repeat_interleave(k**3), rows, weight)
-        y = y.view(b, d, h, w, c_out, k, k, k).permute(0, 4, 1, 5, 2, 6, 3, 7)
-        return y.reshape(b, c_out, d * k, h * k, w * k)
 
 class MLPBlock(nn.Module):
     """Transformer feed-forward: ``lin2(act(lin1(x)))`` on the last axis."""

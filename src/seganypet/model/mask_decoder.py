@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seganypet.model.blocks import MLP, LayerNorm3d, PatchConvTranspose3d
+from seganypet.model.blocks import MLP, LayerNorm3d
 from seganypet.model.config import ModelConfig
 from seganypet.model.transformer import TwoWayTransformer
 
@@ -22,7 +22,7 @@ def _output_upscaling(config: ModelConfig) -> nn.Sequential:
     in_ch = config.prompt_dim
     channels = config.upscaled_channels
     for i, out_ch in enumerate(channels):
-        layers.append(PatchConvTranspose3d(in_ch, out_ch, kernel_size=2))
+        layers.append(nn.ConvTranspose3d(in_ch, out_ch, kernel_size=2, stride=2))
         if i < len(channels) - 1:
             layers.append(LayerNorm3d(out_ch))
         layers.append(nn.GELU())
