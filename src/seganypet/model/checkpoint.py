@@ -204,7 +204,9 @@ def _load_named(name: str) -> SegAnyPET:
     shipped = WEIGHTS_DIR / f"{name}.safetensors"
     if shipped.is_file():
         state, config = load_state_dict_file(shipped)
-        return model_from_state_dict(state, config, str(shipped))
+        model = model_from_state_dict(state, config, str(shipped))
+        model.weights_path = shipped
+        return model
     if name == "default":
         raise InputError(
             "no default model is installed yet (src/seganypet/weights/default.safetensors is "
@@ -231,6 +233,7 @@ def load_model(name_or_path: str | Path, device: str | torch.device = "cpu") -> 
     if path.is_file():
         state, config = load_state_dict_file(path)
         model = model_from_state_dict(state, config, str(path))
+        model.weights_path = path.resolve()
     elif isinstance(name_or_path, str) and "/" not in name_or_path and not path.suffix:
         model = _load_named(name_or_path)
     else:

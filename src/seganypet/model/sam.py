@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -25,6 +27,9 @@ class SegAnyPET(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        # The file the weights came from (set by load_model): files fitted to these weights,
+        # such as the session's candidate ranker, are looked up beside it.
+        self.weights_path: Path | None = None
         self.image_encoder = ImageEncoder(config)
         self.prompt_encoder = PromptEncoder(config)
         self.mask_decoder = MaskDecoder(config)

@@ -41,7 +41,7 @@ while good isocontours of spheres and lesions have support >= 0.94 and the whole
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,11 +50,13 @@ from seganypet.postprocess import LogitTile, keep_components_with_seeds, paste_m
 from seganypet.preprocess import PatchGrid, sample_volume
 from seganypet.session.decoding import PROMPT_MASK_LOGIT
 from seganypet.session.quality import mask_quality
+from seganypet.session.ranking import CandidateRanker, RankingContext, candidate_features
 from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step, isocontour_candidates
 from seganypet.volume import Volume
 
 __all__ = ["MIN_SUPPORT", "SWITCH_RATIO", "CandidateInfo", "CandidateSet", "build_candidate_set",
-           "choose_shown", "model_support", "shown_image_mask", "shown_logits", "step_to"]
+           "choose_shown", "model_support", "rank_candidates", "ranking_features", "shown_image_mask",
+           "shown_logits", "step_to"]
 
 SWITCH_RATIO = 2.0
 MAX_GROWTH = 3.0
@@ -103,6 +105,16 @@ class CandidateSet:
     model_masks: list[BoxMask] = field(default_factory=list)
     # overlap[m][j]: (share of model candidate m inside image candidate j, their Dice)
     overlap: list[list[tuple[float, float]]] = field(default_factory=list)
+    # model_overlap[m][n]: (share of model candidate m inside model candidate n, their Dice)
+    model_overlap: list[list[tuple[float, float]]] = field(default_factory=list)
+    model_choice: int = 0  # the model's own choice (best predicted IoU at the click)
+    seed_suv: float = 0.0  # SUV at the click voxel
+    local_max: float = 0.0  # SUVmax within 10 mm of the click (the isocontours' reference)
+
+    def overlap_with(self, choice: int) -> list[tuple[float, float]]:
+        """Per candidate: (share of model candidate ``choice`` inside it, Dice of the two)."""
+        return ([self.model_overlap[choice][n] for n in range(self.num_model)]
+                + list(self.overlap[choice]))
 
     def mask(self, index: int) -> BoxMask:
         """Candidate ``index`` on the image grid (a model mask within the first patch)."""
@@ -132,23 +144,29 @@ def _info(volume: Volume, mask: BoxMask, index: int, source: str, **extra: float
 
 
 def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, ious: np.ndarray,
-                        seed: tuple[int, int, int], isocontours: bool = True) -> CandidateSet:
+                        seed: tuple[int, int, int], isocontours: bool = True,
+                        model_choice: int = 0) -> CandidateSet:
     """The model's candidates ``logits (M, L, L, L)`` / ``ious (M,)`` of the first patch
-    ``grid`` plus (``isocontours``) the isocontours around ``seed`` within its extent."""
+    ``grid`` plus (``isocontours``) the isocontours around ``seed`` within its extent;
+    ``model_choice`` is the model's own pick among its candidates."""
     model_masks = [_model_mask(volume, grid, lg, seed) for lg in logits]
     infos = [_info(volume, mask, m, "model", predicted_iou=float(iou))
              for m, (mask, iou) in enumerate(zip(model_masks, ious))]
     if not isocontours or volume.array[seed] <= 0:
-        return CandidateSet(infos, len(logits), model_masks=model_masks)
+        return CandidateSet(infos, len(logits), model_masks=model_masks,
+                            model_choice=model_choice)
     box = grid.box_covering(volume.grid, np.zeros(3), np.full(3, grid.size - 1))
     image_masks = []
     strongest = logits.max(axis=0)
-    for fraction, mask in isocontour_candidates(volume, seed, box):
+    local_max, isocontours_found = isocontour_candidates(volume, seed, box)
+    for fraction, mask in isocontours_found:
         infos.append(_info(volume, mask, len(infos), "isocontour", fraction=fraction,
                            model_support=model_support(volume, grid, strongest, mask)))
         image_masks.append(mask)
     overlap = [[_overlap(m, j) for j in image_masks] for m in model_masks]
-    return CandidateSet(infos, len(logits), image_masks, model_masks, overlap)
+    model_overlap = [[_overlap(m, n) for n in model_masks] for m in model_masks]
+    return CandidateSet(infos, len(logits), image_masks, model_masks, overlap, model_overlap,
+                        model_choice, float(volume.array[seed]), float(local_max))
 
 
 def model_support(volume: Volume, grid: PatchGrid, strongest: np.ndarray, mask: BoxMask) -> float:
@@ -201,6 +219,30 @@ def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
     top = max(c.boundary.step for c in pool)
     flat = [c for c in pool if c.boundary.step >= (1.0 - FLAT_TOP) * top]
     return max(flat, key=lambda c: c.volume_ml).index
+
+
+def ranking_features(candidates: CandidateSet) -> np.ndarray | None:
+    """The ranker's features ``(N, F)`` of every candidate, or None without isocontours (safety
+    net off, or a click on zero uptake: then the model's choice stands)."""
+    if len(candidates.infos) == candidates.num_model or not candidates.model_overlap:
+        return None
+    choice = candidates.model_choice
+    context = RankingContext(choice, choose_shown(candidates, choice),
+                             candidates.overlap_with(choice), candidates.seed_suv,
+                             candidates.local_max)
+    return candidate_features(candidates.infos, candidates.num_model, context)
+
+
+def rank_candidates(candidates: CandidateSet, ranker: CandidateRanker) -> int:
+    """The candidate of highest predicted Dice (:mod:`seganypet.session.ranking`); every
+    candidate's ``score`` becomes its predicted Dice."""
+    features = ranking_features(candidates)
+    if features is None:
+        return candidates.model_choice
+    predicted = ranker.predict(features)
+    candidates.infos = [replace(info, score=float(p))
+                        for info, p in zip(candidates.infos, predicted)]
+    return int(np.argmax(predicted))
 
 
 def step_to(candidates: CandidateSet | None, current: int, larger: bool) -> int:

@@ -114,7 +114,7 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
 def isocontour_candidates(image: Volume, seed: tuple[int, int, int],
                           box: tuple[np.ndarray, np.ndarray],
                           fractions: tuple[float, ...] = FRACTIONS
-                          ) -> list[tuple[float, BoxMask]]:
+                          ) -> tuple[float, list[tuple[float, BoxMask]]]:
     """Distinct isocontour masks of the local SUVmax around ``seed`` that contain it.
 
     Args:
@@ -124,10 +124,11 @@ def isocontour_candidates(image: Volume, seed: tuple[int, int, int],
             region the model's own candidates cover).
         fractions: relative thresholds, largest first.
     Returns:
-        ``(fraction, mask)`` pairs, smallest mask first; a fraction whose mask equals the
-        previous one's (same voxel count: the family is nested) is left out.
+        ``(suv_max, pairs)``: the local SUVmax (within 10 mm of the seed) and ``(fraction,
+        mask)`` pairs, smallest mask first; a fraction whose mask equals the previous one's
+        (same voxel count: the family is nested) is left out.
     """
-    _, masks = isocontour_family(image, seed, fractions, box=box)
+    suv_max, masks = isocontour_family(image, seed, fractions, box=box)
     out: list[tuple[float, BoxMask]] = []
     for fraction, region in zip(fractions, masks):
         if not region.any():
@@ -136,4 +137,4 @@ def isocontour_candidates(image: Volume, seed: tuple[int, int, int],
         if out and out[-1][1].voxels == candidate.voxels:
             continue
         out.append((fraction, candidate))
-    return out
+    return suv_max, out

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,12 +39,14 @@ from seganypet.session.candidates import (
     CandidateInfo,
     build_candidate_set,
     choose_shown,
+    rank_candidates,
     shown_image_mask,
     shown_logits,
     step_to,
 )
 from seganypet.session.decoding import TileDecoder
 from seganypet.session.quality import mask_quality
+from seganypet.session.ranking import CandidateRanker, load_ranker, ranker_path_for
 from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectSnapshot, ObjectState, TileKey, TileState
@@ -75,12 +78,17 @@ class Session:
         safety_net: with multimask, add the image's isocontour candidates to the model's and
             show one of them where its edge is clearly sharper
             (:mod:`seganypet.session.candidates`).
+        ranker: which first-click candidate is shown, with its score: ``"auto"`` = the
+            calibrated ranker fitted for the model's weights when one lies beside them
+            (``<weights>.ranker.json``, shipped for ``default``), else the boundary-step rule;
+            a ranker or its JSON path; None = the rule (:mod:`seganypet.session.ranking`).
     """
 
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", *,
                  multimask: bool | None = None, max_tiles: int = 32,
                  keep_clicked_components: bool = True, precision: str = "auto",
-                 cache_size: int = 32, safety_net: bool = True) -> None:
+                 cache_size: int = 32, safety_net: bool = True,
+                 ranker: CandidateRanker | str | Path | None = "auto") -> None:
         config = model.config
         if multimask is None:
             multimask = not config.upstream_quirks and config.num_multimask_outputs > 1
@@ -88,6 +96,7 @@ class Session:
         self._decoder = TileDecoder(model, torch.device(device), precision=precision)
         self.multimask = bool(multimask)
         self.safety_net = bool(safety_net)
+        self.ranker = _resolve_ranker(model, ranker)
         self.max_tiles = int(max_tiles)
         self.keep_clicked_components = keep_clicked_components
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -437,10 +446,14 @@ class Session:
             tile.candidates, tile.candidate_iou = logits, ious
             obj.chosen_candidate = self._decoder.choose_candidate(volume, tile, logits, ious,
                                                                   obj.clicks[0])
-            seed = tuple(int(round(v)) for v in obj.clicks[0].index)
+            seed = tuple(round(v) for v in obj.clicks[0].index)
             tile.candidate_set = build_candidate_set(volume, tile.grid, logits, ious, seed,
-                                                     isocontours=self.safety_net)
-            obj.chosen_candidate = choose_shown(tile.candidate_set, obj.chosen_candidate)
+                                                     isocontours=self.safety_net,
+                                                     model_choice=obj.chosen_candidate)
+            if self.ranker is not None:
+                obj.chosen_candidate = rank_candidates(tile.candidate_set, self.ranker)
+            else:
+                obj.chosen_candidate = choose_shown(tile.candidate_set, obj.chosen_candidate)
             tile.logits = shown_logits(volume, tile.grid, tile.candidate_set, logits,
                                        obj.chosen_candidate)
         else:
@@ -482,3 +495,17 @@ class Session:
                 box = keep_components_with_seeds(box > 0, seeds).astype(np.uint8)  # type: ignore[arg-type]
             full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = box
         obj.mask = constrain_mask(full, obj, volume, self.keep_clicked_components)
+
+
+def _resolve_ranker(model: torch.nn.Module, ranker: CandidateRanker | str | Path | None
+                    ) -> CandidateRanker | None:
+    """``"auto"``: the ranker fitted for the model's weights (``<weights>.ranker.json`` beside
+    the file it was loaded from) if there is one, else none (the boundary-step rule decides);
+    a path: that ranker; None: none."""
+    if ranker is None or isinstance(ranker, CandidateRanker):
+        return ranker
+    if isinstance(ranker, str) and ranker == "auto":
+        weights = getattr(model, "weights_path", None)
+        path = ranker_path_for(weights) if weights is not None else None
+        return load_ranker(path) if path is not None and path.is_file() else None
+    return load_ranker(ranker)
