@@ -465,7 +465,9 @@ def find_lesions(image: Volume, model, settings: LesionSettings = LesionSettings
     from seganypet.session import Session
 
     # Lesions and the liver fit in one 384 mm patch: a few tiles bound a leaking mask's cost.
-    session = Session(model, device=device, max_tiles=_MAX_TILES)
+    # The boundary-step rule shows the first-click candidate: the detection's guards were
+    # designed and measured with it (the ranker is fitted on clicks at targets' deepest voxel).
+    session = Session(model, device=device, max_tiles=_MAX_TILES, ranker=None)
     session.set_image(image)
     frame = body_frame(image)
     liver = _liver(image, frame, session, settings)

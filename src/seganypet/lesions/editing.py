@@ -58,7 +58,7 @@ class LesionEditor:
         if array.shape != image.shape:
             raise InputError(f"lesion labels {array.shape} are not on the image grid {image.shape}")
         self.image = image
-        self.session = Session(model, device=device)
+        self.session = Session(model, device=device, ranker=None)  # as lesion mode: the rule
         self.session.set_image(image)
         self._labels = np.asarray(array, dtype=np.uint16).copy()
         self._history: list[np.ndarray] = []
@@ -176,7 +176,7 @@ def session_from_lesions(model, image: Volume, labels: Volume | np.ndarray,
     from seganypet.session import Session
 
     array = labels.array if isinstance(labels, Volume) else np.asarray(labels)
-    session = Session(model, device=device)
+    session = Session(model, device=device, ranker=None)
     session.set_image(image)
     for n, value in enumerate(v for v in np.unique(array) if v > 0):
         if n:

@@ -33,6 +33,10 @@ RANKER_FEATURES = (
     "log1p_outer", "step_over_best", "predicted_iou", "predicted_iou_gap", "model_support",
     "fraction", "choice_share_inside", "dice_with_choice", "is_model_choice",
     "seed_over_local_max", "is_empty", "is_rule_choice", "step_over_choice",
+    # how the isocontour family grows around this candidate: a compact lesion's isocontours
+    # keep their volume from one fraction to the next, an organ's keep growing
+    "log_growth_to_next", "log_growth_from_previous", "log_ratio_to_smallest_isocontour",
+    "isocontour_count", "log_largest_model_over_smallest_isocontour",
 )
 
 
@@ -83,8 +87,25 @@ def candidate_features(infos: list[Any], num_model: int, context: RankingContext
             float(info.fraction or 0.0), share, dice, float(index == m), seed_ratio,
             float(info.volume_ml <= 0), float(index == context.rule_choice),
             np.tanh(steps[index] / choice_step / 4.0),
+            *_family_features(infos, num_model, index),
         ])
     return np.asarray(rows, np.float64).reshape(len(infos), len(RANKER_FEATURES))
+
+
+def _family_features(infos: list[Any], num_model: int, index: int) -> list[float]:
+    """The five isocontour-family features of candidate ``index`` (isocontours are
+    ``infos[num_model:]``, smallest first)."""
+    family = [c.volume_ml + 0.1 for c in infos[num_model:]]
+    smallest = min(family) if family else 0.1
+    growth_next = growth_previous = 1.0
+    if index >= num_model:
+        j = index - num_model
+        growth_next = family[j + 1] / family[j] if j + 1 < len(family) else 1.0
+        growth_previous = family[j] / family[j - 1] if j > 0 else 1.0
+    largest_model = max(c.volume_ml for c in infos[:num_model]) + 0.1
+    return [np.log(growth_next), np.log(growth_previous),
+            np.log((infos[index].volume_ml + 0.1) / smallest), len(family) / 5.0,
+            np.log(largest_model / smallest)]
 
 
 @dataclass(frozen=True)
