@@ -30,6 +30,7 @@ from tqdm import tqdm
 from seganypet import load_model, read_pet
 from seganypet.atomic import atomic_path
 from seganypet.data.manifest import read_manifest
+from seganypet.evaluation.metrics import dice
 from seganypet.io import read_nifti
 from seganypet.session.ranking import CandidateRanker, ranker_path_for
 from seganypet.train.ranker import RankerSample, candidate_sample, fit_ranker
@@ -48,7 +49,7 @@ def samples_of(model: torch.nn.Module, manifests: list[Path], label: str) -> lis
         if not truth.any():
             continue
         group = "lesion" if record.label_names[target].startswith("lesion") else "organ"
-        sample = candidate_sample(model, image, truth, group)
+        sample = candidate_sample(model, image, truth, group, dice)
         if sample is not None:
             samples.append(sample)
     return samples
@@ -63,7 +64,7 @@ def sphere_samples(model: torch.nn.Module, count: int, seed: int) -> list[Ranker
     for _ in tqdm(range(count), desc="spheres", unit="scene"):
         image, truth, _ = sphere_scene(rng.uniform(8, 40), rng.uniform(3, 10), rng.uniform(5, 8),
                                        rng.uniform(0.05, 0.15), rng)
-        sample = candidate_sample(model, image, truth, "sphere")
+        sample = candidate_sample(model, image, truth, "sphere", dice)
         if sample is not None:
             samples.append(sample)
     return samples

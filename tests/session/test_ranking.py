@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seganypet.errors import InputError
+from seganypet.evaluation.metrics import dice
 from seganypet.model import build_model, load_model, save_model
 from seganypet.session import Session
 from seganypet.session.candidates import choose_shown, ranking_features
@@ -144,7 +145,7 @@ def test_candidate_sample_scores_every_candidate(tiny_model) -> None:
     image = layered_scene()
     idx = np.stack(np.meshgrid(*[np.arange(s) for s in image.shape], indexing="ij"), -1)
     core = np.linalg.norm(idx - np.array([24, 22, 20]), axis=-1) < 4
-    sample = candidate_sample(tiny_model, image, core, "lesion")
+    sample = candidate_sample(tiny_model, image, core, "lesion", dice)
     session = first_click(tiny_model, None)
     assert sample is not None and sample.features.shape[0] == len(session.candidates)
     assert sample.rule == session.candidate

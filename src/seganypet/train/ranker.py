@@ -11,7 +11,7 @@ candidates it has.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from seganypet.evaluation.metrics import dice
 from seganypet.mask_centre import distance_center
 from seganypet.session import Session
 from seganypet.session.candidates import ranking_features
@@ -41,9 +40,11 @@ class RankerSample:
     group: str
 
 
-def candidate_sample(model: torch.nn.Module, image: Volume, truth: np.ndarray,
-                     group: str) -> RankerSample | None:
-    """Click ``truth`` (bool, image grid) at its deepest voxel and score every candidate.
+def candidate_sample(model: torch.nn.Module, image: Volume, truth: np.ndarray, group: str,
+                     dice: Callable[[np.ndarray, np.ndarray], float]) -> RankerSample | None:
+    """Click ``truth`` (bool, image grid) at its deepest voxel and score every candidate with
+    ``dice(mask, truth)`` (e.g. :func:`seganypet.evaluation.metrics.dice`; passed in because
+    training sits beside evaluation, not on top of it).
 
     Returns None when the click has no isocontour candidates (nothing to rank)."""
     session = Session(model, ranker=None)
