@@ -51,18 +51,25 @@ def candidate_pairs(model: torch.nn.Module, seed: int) -> list[tuple[float, floa
     return pairs
 
 
-def reliability(calibration: Calibration, pairs: np.ndarray, bins: int = 8
-                ) -> list[tuple[float, float, int]]:
-    """(mean predicted, mean observed Dice, count) per equal-width bin of the predicted score."""
-    predicted = np.clip([calibration(x) for x in pairs[:, 0]], 0, 1)
+def reliability_bins(predicted: np.ndarray, observed: np.ndarray, bins: int = 8
+                     ) -> list[tuple[float, float, int]]:
+    """(mean predicted, mean observed Dice, count) per equal-width bin of ``predicted``."""
+    predicted, observed = np.asarray(predicted, float), np.asarray(observed, float)
     edges = np.linspace(0, 1, bins + 1)
     rows = []
     for lo, hi in itertools.pairwise(edges):
         inside = (predicted >= lo) & ((predicted < hi) | (hi == 1.0))
         if inside.any():
-            rows.append((float(predicted[inside].mean()), float(pairs[inside, 1].mean()),
+            rows.append((float(predicted[inside].mean()), float(observed[inside].mean()),
                          int(inside.sum())))
     return rows
+
+
+def reliability(calibration: Calibration, pairs: np.ndarray, bins: int = 8
+                ) -> list[tuple[float, float, int]]:
+    """Reliability bins of the calibrated score of ``pairs`` (boundary contrast, Dice)."""
+    predicted = np.clip([calibration(x) for x in pairs[:, 0]], 0, 1)
+    return reliability_bins(predicted, pairs[:, 1], bins)
 
 
 def draw(rows: list[tuple[float, float, int]], path: Path, title: str) -> None:

@@ -18,12 +18,11 @@ and draws the reliability diagram of the ranker's score for the candidate it sho
 from __future__ import annotations
 
 import argparse
-import itertools
 from pathlib import Path
 
 import numpy as np
 import torch
-from calibration import draw
+from calibration import draw, reliability_bins
 from sphere_phantom import sphere_scene
 from tqdm import tqdm
 
@@ -77,21 +76,15 @@ def report(ranker: CandidateRanker, samples: list[RankerSample], png: Path | Non
     print("|---|---|---|---|")
     for group in sorted({s.group for s in samples}):
         rows = [s for s in samples if s.group == group]
-        picks = [int(np.argmax(ranker.predict(s.features))) for s in rows]
+        scores = [ranker.predict(s.features) for s in rows]
+        picks = [int(np.argmax(p)) for p in scores]
         ranked = np.array([s.dice[k] for s, k in zip(rows, picks)])
         rule = np.array([s.dice[s.rule] for s in rows])
         print(f"| {group} | {len(rows)} | {np.median(ranked):.3f} ({ranked.mean():.3f}) | "
               f"{np.median(rule):.3f} ({rule.mean():.3f}) |")
-        shown += [(float(ranker.predict(s.features)[k]), float(s.dice[k]))
-                  for s, k in zip(rows, picks)]
+        shown += [(float(p[k]), float(s.dice[k])) for s, p, k in zip(rows, scores, picks)]
     pairs = np.asarray(shown)
-    edges = np.linspace(0, 1, 9)
-    bins = []
-    for lo, hi in itertools.pairwise(edges):
-        inside = (pairs[:, 0] >= lo) & ((pairs[:, 0] < hi) | (hi == 1.0))
-        if inside.any():
-            bins.append((float(pairs[inside, 0].mean()), float(pairs[inside, 1].mean()),
-                         int(inside.sum())))
+    bins = reliability_bins(pairs[:, 0], pairs[:, 1])
     ece = sum(n * abs(x - y) for x, y, n in bins) / len(pairs)
     print(f"\nscore of the shown candidate, held out: expected calibration error {ece:.3f}")
     print("| bin mean score | observed Dice | n |\n|---|---|---|")

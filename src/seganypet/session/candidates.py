@@ -224,7 +224,7 @@ def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
 def ranking_features(candidates: CandidateSet) -> np.ndarray | None:
     """The ranker's features ``(N, F)`` of every candidate, or None without isocontours (safety
     net off, or a click on zero uptake: then the model's choice stands)."""
-    if len(candidates.infos) == candidates.num_model or not candidates.model_overlap:
+    if not candidates.image_masks:
         return None
     choice = candidates.model_choice
     context = RankingContext(choice, choose_shown(candidates, choice),

@@ -80,7 +80,8 @@ class Session:
             (:mod:`seganypet.session.candidates`).
         ranker: which first-click candidate is shown, with its score: ``"auto"`` = the
             calibrated ranker fitted for the model's weights when one lies beside them
-            (``<weights>.ranker.json``, shipped for ``default``), else the boundary-step rule;
+            (``<weights>.ranker.json``; none ships with ``default``), else the boundary-step
+            rule;
             a ranker or its JSON path; None = the rule (:mod:`seganypet.session.ranking`).
     """
 
