@@ -93,15 +93,69 @@ def sample_volume(volume: Volume, grid: PatchGrid, *, nearest: bool = False) -> 
     """Values of ``volume`` at the grid's voxel centres, ``(S, S, S)`` float32.
 
     Trilinear for images (``nearest=False``), nearest-neighbour for label maps. Outside the
-    scan the value is 0, as upstream's zero padding.
+    scan the value is 0, as upstream's zero padding (``map_coordinates(mode="constant")``:
+    a centre beyond the first or last voxel centre of an axis reads 0).
     """
-    coords = grid.centres_in(volume.grid)
     source = volume.array
     if not nearest and source.dtype != np.float32:
         source = source.astype(np.float32)
+    axes = None if nearest else _separable_axes(grid.index_map(volume.grid))
+    if axes is not None:
+        return _sample_separable(source, grid.index_map(volume.grid), axes, grid.shape)
+    coords = grid.centres_in(volume.grid)
     return ndimage.map_coordinates(
         source, coords, order=0 if nearest else 1, mode="constant", cval=0.0, prefilter=False
     ).astype(np.float32 if not nearest else source.dtype, copy=False)
+
+
+def _separable_axes(mapping: np.ndarray) -> list[int] | None:
+    """For each source axis, the one patch axis its index depends on; None when oblique.
+
+    A patch is world-axis aligned, so on any scan whose axes are world axes (RAS, LPS, any
+    flip or permutation: nearly every PET) the patch -> scan index map is a scaled
+    permutation, and trilinear sampling factors into three 1D interpolations.
+    """
+    linear = np.abs(mapping[:3, :3])
+    used = linear > 1e-9 * linear.max()
+    if not (used.sum(axis=0) == 1).all() or not (used.sum(axis=1) == 1).all():
+        return None
+    return [int(np.flatnonzero(row)[0]) for row in used]
+
+
+def _sample_separable(source: np.ndarray, mapping: np.ndarray, axes: list[int],
+                      shape: tuple[int, ...]) -> np.ndarray:
+    """Trilinear sampling of ``source (I, J, K)`` on a patch of ``shape`` as three 1D passes.
+
+    ``mapping`` (4, 4): patch index -> source index, a scaled permutation; ``axes[r]``: the
+    patch axis that source axis ``r`` follows. Why not ``map_coordinates``: it gathers 8
+    neighbours with a general coordinate per output voxel (~0.12 s for a 128^3 patch on one
+    core); three passes over rows cost ~0.01 s and give the same values to float32 rounding.
+    """
+    out = source
+    # Shrink the longest source axis first: later passes then work on fewer voxels.
+    for r in sorted(range(3), key=lambda axis: -source.shape[axis]):
+        c = axes[r]
+        coords = mapping[r, c] * np.arange(shape[c], dtype=np.float64) + mapping[r, 3]
+        out = _interpolate_axis(out, coords, r)
+    # Result axis r now runs along patch axis axes[r]: put the patch axes in order.
+    return np.ascontiguousarray(np.transpose(out, np.argsort(axes)))
+
+
+def _interpolate_axis(values: np.ndarray, coords: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation of ``values`` along ``axis`` at fractional ``coords (n,)``; 0 at
+    coordinates outside ``[0, length - 1]`` (``map_coordinates`` constant mode)."""
+    length = values.shape[axis]
+    inside = (coords >= 0) & (coords <= length - 1)
+    low = np.clip(np.floor(coords), 0, max(length - 2, 0)).astype(np.intp)
+    high = np.minimum(low + 1, length - 1)
+    weight = np.where(inside, coords - low, 0.0).astype(np.float32)
+    keep = inside.astype(np.float32)
+    shape = [1, 1, 1]
+    shape[axis] = len(coords)
+    weight, keep = weight.reshape(shape), keep.reshape(shape)
+    below = np.take(values, low, axis=axis)
+    above = np.take(values, high, axis=axis)
+    return (below * (keep - weight) + above * weight).astype(np.float32, copy=False)
 
 
 def normalize_intensity(patch: np.ndarray, method: str) -> np.ndarray:

@@ -67,6 +67,16 @@ def test_mask_quality_head_scores_candidates_without_bending_the_masks() -> None
     assert scores.shape == (1, 2) and abs(float(scores[0, 0] - scores[0, 1])) > 1e-4
 
 
+def test_quality_head_shell_is_the_3x3x3_max_pool() -> None:
+    from seganypet.model.mask_decoder import _neighbourhood_max
+
+    prob = torch.rand(2, 3, 7, 5, 6)
+    prob[0, 0, 3, 2, 4] = 1.0  # a peak spreads to its 26 neighbours, clipped at the border
+    pooled = torch.nn.functional.max_pool3d(prob, 3, stride=1, padding=1)
+    assert torch.equal(_neighbourhood_max(prob), pooled)
+    assert float(_neighbourhood_max(prob)[0, 0, 2:5, 1:4, 3:6].min()) == 1.0
+
+
 def test_sam_med3d_backward_reduced() -> None:
     """The released layout is differentiable end to end; checked on two encoder blocks (one
     padded-window, one global) and the full prompt/decoder path, to keep CI fast."""

@@ -52,6 +52,21 @@ def test_boundary_step_reads_both_sides_of_the_surface() -> None:
         boundary_step(image, BoxMask.cropped(np.zeros(image.shape, bool)))
 
 
+def test_shells_equal_ndimage_erosion_and_dilation_also_at_the_border() -> None:
+    from scipy import ndimage
+
+    from seganypet.session.safety_net import _shells
+
+    rng = np.random.default_rng(3)
+    for shape in ((9, 7, 5), (4, 12, 3), (1, 6, 6)):
+        inside = ndimage.gaussian_filter(rng.random(shape), 1.0) > 0.5
+        inside[0] = True  # touches the array border: inner shell there, no outer one beyond
+        inner, outer = _shells(inside)
+        assert np.array_equal(inner, inside & ~ndimage.binary_erosion(inside, border_value=0))
+        assert np.array_equal(outer, ndimage.binary_dilation(inside) & ~inside)
+        assert inner[0].all()
+
+
 def _info(index: int, source: str, step: float, volume: float) -> CandidateInfo:
     return CandidateInfo(index, source, volume, 0.5, BoundaryStep(1.0 + step, 1.0))
 
@@ -105,6 +120,18 @@ def test_model_support_counts_voxels_the_model_does_not_rule_out() -> None:
     assert model_support(image, grid, strongest, whole) == pytest.approx(expected)
     assert 0.0 < expected < 0.5  # the patch covers part of the image; half of it is allowed
     assert model_support(image, grid, strongest, BoxMask.cropped(np.zeros(image.shape, bool))) == 0
+    # Several masks at once (one mapping of their union) give each mask's own share.
+    from seganypet.session.candidates import model_supports
+
+    left, right = np.zeros(image.shape, bool), np.zeros(image.shape, bool)
+    left[10:30, 5:25, 10:30] = True
+    right[20:40, 15:40, 12:28] = True
+    masks = [BoxMask.cropped(left), BoxMask.cropped(np.zeros(image.shape, bool)),
+             BoxMask.cropped(right), whole]
+    together = model_supports(image, grid, strongest, masks)
+    alone = [model_support(image, grid, strongest, m) for m in masks]
+    assert together == pytest.approx(alone) and together[1] == 0.0
+    assert together[0] != pytest.approx(together[2])  # different masks, different shares
 
 
 def test_grow_shrink_step_by_volume_and_undo_restores_the_mask(tiny_model) -> None:

@@ -50,7 +50,7 @@ class MaskQualityHead(nn.Module):
         logits = masks.detach().float()
         feats = features.detach().float().flatten(2).transpose(1, 2)  # (B, N, C)
         prob = torch.sigmoid(logits)
-        shell = (F.max_pool3d(prob, 3, stride=1, padding=1) - prob).clamp_min(0)
+        shell = (_neighbourhood_max(prob) - prob).clamp_min(0)
 
         def weighted_mean(weight: torch.Tensor) -> torch.Tensor:  # (B, M, C)
             weight = weight.flatten(2)
@@ -130,6 +130,30 @@ class MaskDecoder(nn.Module):
             # Only where a choice is made: a refinement click's single mask needs no score.
             iou = iou + self.mask_quality_head(masks, upscaled)
         return masks, iou
+
+
+def _neighbourhood_max(prob: torch.Tensor) -> torch.Tensor:
+    """3x3x3 maximum of ``prob (B, M, L, L, L)`` (values >= 0), as three 1D passes.
+
+    Equal to ``F.max_pool3d(prob, 3, stride=1, padding=1)`` (its -inf padding never wins over
+    a value >= 0), and ~10x faster on CPU, where max_pool3d with stride 1 is a slow kernel
+    (~30 ms of a 64^3 first-click decode).
+    """
+    out = prob
+    for dim in (2, 3, 4):
+        padded = F.pad(out, _pad_spec(dim, out.dim()))
+        length = out.shape[dim]
+        out = torch.maximum(torch.maximum(padded.narrow(dim, 0, length), padded.narrow(dim, 1, length)),
+                            padded.narrow(dim, 2, length))
+    return out
+
+
+def _pad_spec(dim: int, ndim: int) -> tuple[int, ...]:
+    """``F.pad`` widths putting one zero on both sides of dimension ``dim`` only."""
+    spec = [0] * (2 * (ndim - 2))
+    position = 2 * (ndim - 1 - dim)  # F.pad lists the last dimension first
+    spec[position:position + 2] = [1, 1]
+    return tuple(spec)
 
 
 def _match_batch(x: torch.Tensor, batch: int) -> torch.Tensor:

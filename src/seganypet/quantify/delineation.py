@@ -131,11 +131,14 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     """``binary`` with every enclosed background pocket filled (6-connected background that
     does not reach the array border); cc3d instead of ndimage.binary_fill_holes, whose
     iterative dilation takes seconds on a whole-body box."""
-    background = cc3d.connected_components((~binary).astype(np.uint8), connectivity=6)
+    background, count = cc3d.connected_components((~binary).astype(np.uint8), connectivity=6,
+                                                   return_N=True)
     faces = [background[0], background[-1], background[:, 0], background[:, -1],
              background[:, :, 0], background[:, :, -1]]
-    outside = np.unique(np.concatenate([f.ravel() for f in faces]))
-    return ~np.isin(background, outside[outside > 0])
+    reaches_border = np.zeros(count + 1, bool)  # label -> open to the border (a lookup table:
+    reaches_border[np.concatenate([f.ravel() for f in faces])] = True  # np.isin sorts 3x slower)
+    reaches_border[0] = False  # label 0 is the foreground itself
+    return ~reaches_border[background]
 
 
 def isocontour_family(
@@ -168,10 +171,10 @@ def isocontour_family(
     if any(not 0.0 < f <= 1.0 for f in fractions):
         raise InputError(f"isocontour fractions must be in (0, 1], got {fractions}")
     seed_index = _check_seed(image, seed)
-    values = np.asarray(image.array, dtype=np.float64)
+    values = image.array  # only the box is converted: a whole-body float64 copy costs ~20 ms
     suv_max = float(values[_neighbourhood_max(values, image, seed_index, search_radius_mm)])
     lo, hi = (np.zeros(3, int), np.asarray(image.shape)) if box is None else box
-    window = values[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    window = np.asarray(values[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float64)
     local = tuple(int(s - a) for s, a in zip(seed_index, lo))
     masks = []
     for fraction in fractions:

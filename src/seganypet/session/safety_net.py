@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import ndimage
 
 from seganypet.quantify.delineation import isocontour_family
 from seganypet.volume import Volume
@@ -103,12 +102,31 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
     start = mask.lo - lo
     stop = start + np.asarray(mask.array.shape)
     inside[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]] = mask.array
-    # Voxels outside the image count as outside the mask, so a mask touching the image border
-    # keeps an inner shell there (no outer one: the scan does not say what lies beyond).
-    inner = inside & ~ndimage.binary_erosion(inside, border_value=0)
-    outer = ndimage.binary_dilation(inside) & ~inside
+    inner, outer = _shells(inside)
     return BoundaryStep(float(values[inner].mean()),
                         float(values[outer].mean()) if outer.any() else 0.0)
+
+
+def _shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inner and outer one-voxel shells (6-connected) of the bool mask ``inside (a, b, c)``.
+
+    The same as ``inside & ~binary_erosion(inside, border_value=0)`` and
+    ``binary_dilation(inside) & ~inside``, from six shifted views (ndimage's generic
+    structuring-element loop is ~5x slower, and this runs for every first-click candidate).
+    Voxels outside the array count as outside the mask, so a mask touching the image border
+    keeps an inner shell there (no outer one: the scan does not say what lies beyond).
+    """
+    padded = np.pad(inside, 1)
+    centre = (slice(1, -1),) * 3
+    all_in, any_in = inside.copy(), np.zeros_like(inside)
+    for axis in range(3):
+        for start in (0, 2):
+            view = list(centre)
+            view[axis] = slice(start, start + inside.shape[axis])
+            neighbour = padded[tuple(view)]
+            all_in &= neighbour
+            any_in |= neighbour
+    return inside & ~all_in, any_in & ~inside
 
 
 def isocontour_candidates(image: Volume, seed: tuple[int, int, int],

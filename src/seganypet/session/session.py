@@ -35,6 +35,7 @@ from seganypet.mask_centre import distance_center
 from seganypet.model.precision import resolve_precision
 from seganypet.postprocess import keep_components_with_seeds, paste_mask
 from seganypet.preprocess import patch_grid_around
+from seganypet.session.blas import SingleThreadBlas
 from seganypet.session.candidates import (
     CandidateInfo,
     build_candidate_set,
@@ -102,6 +103,7 @@ class Session:
         self.keep_clicked_components = keep_clicked_components
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_size = cache_size
+        self._single_thread_blas = SingleThreadBlas()  # why: seganypet.session.blas
         self._volume: Volume | None = None
         self._objects: list[ObjectState] = []
         self._active = 0  # index of the object that clicks edit (select_object)
@@ -216,7 +218,8 @@ class Session:
         """Where the model is least sure about the current object: the suggested next click
         (voxel, positive or negative) and the cross-prompt uncertainty map
         (:mod:`seganypet.session.uncertainty`). Costs a few decoder calls, no state change."""
-        return suggest(self)
+        with self._single_thread_blas():
+            return suggest(self)
 
     def add_mask(self, mask: Volume | np.ndarray) -> Volume:
         """Use an initial segmentation (on the image grid) as the prompt of the current object."""
@@ -304,10 +307,11 @@ class Session:
         primary = obj.tiles[(0, 0, 0)]
         obj.chosen_candidate = k
         obj.tiles = {(0, 0, 0): primary}
-        primary.logits = shown_logits(self._require_image(), primary.grid, primary.candidate_set,
-                                      primary.candidates, k)  # type: ignore[arg-type]
-        self._extend(obj, queue=[(0, 0, 0)], decoded={(0, 0, 0)})
-        self._finish(obj)
+        with self._single_thread_blas():
+            primary.logits = shown_logits(self._require_image(), primary.grid,
+                                          primary.candidate_set, primary.candidates, k)  # type: ignore[arg-type]
+            self._extend(obj, queue=[(0, 0, 0)], decoded={(0, 0, 0)})
+            self._finish(obj)
         return self.mask
 
     def grow(self) -> Volume:
@@ -380,6 +384,10 @@ class Session:
         return key  # type: ignore[return-value]
 
     def _update(self, obj: ObjectState, new_click: Click | None) -> None:
+        with self._single_thread_blas():
+            self._update_tiles(obj, new_click)
+
+    def _update_tiles(self, obj: ObjectState, new_click: Click | None) -> None:
         if not obj.tiles:
             self._anchor(obj)
         if new_click is None:
