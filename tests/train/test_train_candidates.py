@@ -90,9 +90,9 @@ def _candidates(model, embedding, batch, low: int) -> torch.Tensor:
 
 
 def _slot_config(**changes) -> TrainConfig:
-    values = dict(preset="tiny", phantom_voxel_mm=8.0, phantom_pool=2, phantom_reuse=4,
-                  phantom_lq_fraction=0.0, amp="off", seed=5, loss_grid="low_res",
-                  scale_bounds_ml=(20.0, 500.0), scale_slots=(2, 0, 1))
+    values = {"preset": "tiny", "phantom_voxel_mm": 8.0, "phantom_pool": 2, "phantom_reuse": 4,
+              "phantom_lq_fraction": 0.0, "amp": "off", "seed": 5, "loss_grid": "low_res",
+              "scale_bounds_ml": (20.0, 500.0), "scale_slots": (2, 0, 1)}
     values.update(changes)
     return TrainConfig(**values)
 
@@ -104,7 +104,7 @@ def test_scale_slots_band_targets_by_their_volume_in_the_patch() -> None:
     size = model.config.image_size
     targets = torch.zeros((3, 1, size, size, size))
     for row, ml in enumerate((5.0, 100.0, 900.0)):
-        targets[row].view(-1)[:int(round(ml / voxel_ml))] = 1
+        targets[row].view(-1)[:round(ml / voxel_ml)] = 1
     assert step._scale_slot(targets).tolist() == [2, 0, 1]
 
 
