@@ -61,6 +61,12 @@ class TrainConfig:
     center_jitter_prob: float = 0.3  # share of patches not centred exactly on the first click
     center_click_prob: float = 0.5  # first click at the target's centre (else uniform inside)
     flip: bool = True
+    # Elastic deformation of a share ``elastic_prob`` of the patches: control-point
+    # displacements of ``elastic_mm`` standard deviation on a ``elastic_control_points``^3 grid
+    # (seganypet.train.deformation). Real organs are not the generator's deformed ellipsoids.
+    elastic_mm: float = 0.0
+    elastic_control_points: int = 5
+    elastic_prob: float = 0.8
     # interaction
     clicks_min: int = 1
     clicks_max: int = 20
@@ -132,6 +138,9 @@ class TrainConfig:
             raise InputError("batch_size and grad_accum must be >= 1 and steps >= 0")
         if self.manifest is None and not self.phantoms:
             raise InputError("no training data: give --manifest PATH and/or --phantoms true")
+        if self.elastic_mm < 0 or self.elastic_control_points < 2 or not 0 <= self.elastic_prob <= 1:
+            raise InputError("need elastic_mm >= 0, elastic_control_points >= 2 and "
+                             "0 <= elastic_prob <= 1")
         if self.scale_slots and (len(self.scale_slots) != len(self.scale_bounds_ml) + 1
                                  or len(set(self.scale_slots)) != len(self.scale_slots)
                                  or list(self.scale_bounds_ml) != sorted(self.scale_bounds_ml)):

@@ -24,6 +24,7 @@ from seganypet.mask_centre import distance_center
 from seganypet.model.config import ModelConfig
 from seganypet.preprocess import normalize_intensity, patch_grid_around, sample_volume
 from seganypet.train.config import TrainConfig
+from seganypet.train.deformation import random_displacement, warp_patch
 from seganypet.volume import Volume
 
 __all__ = [
@@ -79,6 +80,9 @@ class PatchSpec:
     jitter_prob: float = 0.3
     center_click_prob: float = 0.5
     flip: bool = True
+    elastic_vox: float = 0.0  # std of the control-point displacement, patch voxels (0 = off)
+    elastic_control_points: int = 5
+    elastic_prob: float = 0.0
 
 
 def patch_spec(config: TrainConfig, model_config: ModelConfig) -> PatchSpec:
@@ -90,7 +94,10 @@ def patch_spec(config: TrainConfig, model_config: ModelConfig) -> PatchSpec:
                      intensity=model_config.intensity,
                      center_jitter_vox=config.center_jitter_vox,
                      jitter_prob=config.center_jitter_prob,
-                     center_click_prob=config.center_click_prob, flip=config.flip)
+                     center_click_prob=config.center_click_prob, flip=config.flip,
+                     elastic_vox=config.elastic_mm / float(spacing[0]),
+                     elastic_control_points=config.elastic_control_points,
+                     elastic_prob=config.elastic_prob)
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,6 +201,15 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
                 image, target = np.flip(image, axis), np.flip(target, axis)
                 host = None if host is None else np.flip(host, axis)
                 click[axis] = spec.size - 1 - click[axis]
+    if spec.elastic_vox > 0 and rng.random() < spec.elastic_prob:
+        # Drawn last, so that runs without deformation keep their exact sample sequence.
+        field = random_displacement(rng, spec.size, spec.elastic_vox,
+                                    spec.elastic_control_points, click)
+        image, target, host = warp_patch([np.ascontiguousarray(image, np.float32),
+                                          np.ascontiguousarray(target, np.float32),
+                                          None if host is None
+                                          else np.ascontiguousarray(host, np.float32)],
+                                         field, [False, True, True])
     return PatchSample(
         image=np.ascontiguousarray(image, np.float32),
         target=np.ascontiguousarray(target, np.float32),
