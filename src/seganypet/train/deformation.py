@@ -49,7 +49,7 @@ def random_displacement(rng: np.random.Generator, size: int, amplitude_vox: floa
                                                   control_points)).astype(np.float32)
     field = F.interpolate(torch.from_numpy(coarse)[None], size=(size,) * 3, mode="trilinear",
                           align_corners=True)[0]
-    i, j, k = (int(round(float(c))) for c in anchor)
+    i, j, k = (round(float(c)) for c in anchor)
     field = field - field[:, i, j, k].reshape(3, 1, 1, 1)
     return field.permute(1, 2, 3, 0).contiguous()
 
