@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 
+from seganypet.errors import InputError
+from seganypet.train.config import TrainConfig
 from seganypet.train.data import LabeledCase, PatchSpec, extract_patch
 from seganypet.train.deformation import random_displacement, warp_patch
 from seganypet.volume import Volume
@@ -62,3 +65,10 @@ def test_deformed_patches_keep_the_click_inside_and_image_and_label_together() -
         assert np.median(inside) > np.log1p(5.0)
         changed += int(not np.array_equal(sample.target, reference.target))
     assert changed >= 6
+
+
+@pytest.mark.parametrize("bad", [{"elastic_mm": -1.0}, {"elastic_control_points": 1},
+                                 {"elastic_prob": 1.5}])
+def test_bad_elastic_options_are_refused(bad: dict) -> None:
+    with pytest.raises(InputError, match="elastic"):
+        TrainConfig(**bad)

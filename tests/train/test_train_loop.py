@@ -50,8 +50,10 @@ def test_a_few_steps_reduce_the_loss(tmp_path) -> None:
 
 
 def test_resume_continues_bit_exactly(tmp_path) -> None:
+    # elastic warping draws from each sample's own generator, so it resumes exactly too
     cfg = dataclasses.replace(TINY, cpcl="full", phantom_lq_fraction=0.5, cpcl_n_pt=2,
-                              cpcl_rampup_steps=10, warmup_steps=2, milestones=(3,))
+                              cpcl_rampup_steps=10, warmup_steps=2, milestones=(3,),
+                              elastic_mm=16.0, elastic_control_points=3, elastic_prob=0.5)
     straight = train(dataclasses.replace(cfg, out_dir=str(tmp_path / "a")))
     half = dataclasses.replace(cfg, steps=2, out_dir=str(tmp_path / "b"))
     first = train(half)
