@@ -205,11 +205,7 @@ def extract_patch(case: LabeledCase, label_id: int, spec: PatchSpec,
         # Drawn last, so that runs without deformation keep their exact sample sequence.
         field = random_displacement(rng, spec.size, spec.elastic_vox,
                                     spec.elastic_control_points, click)
-        image, target, host = warp_patch([np.ascontiguousarray(image, np.float32),
-                                          np.ascontiguousarray(target, np.float32),
-                                          None if host is None
-                                          else np.ascontiguousarray(host, np.float32)],
-                                         field, [False, True, True])
+        image, target, host = warp_patch([image, target, host], field, [False, True, True])
     return PatchSample(
         image=np.ascontiguousarray(image, np.float32),
         target=np.ascontiguousarray(target, np.float32),

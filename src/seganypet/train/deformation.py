@@ -5,9 +5,10 @@ them alone learns those shapes as much as the uptake edges around them, and on r
 (a liver's lobes, a spleen bent round the stomach) its first-click masks fall short
 (docs/results.md, "Real anatomy"). Warping each patch by a random smooth displacement field
 bends and bulges every structure differently at each draw, so the mask must follow the image.
+Measured once (stage 8, 49 CPU minutes): it did not lift the organs of real anatomy.
 
-The field is drawn on a coarse grid of control points (normal, ``amplitude_mm`` standard
-deviation per axis), upsampled to the patch by trilinear interpolation, and shifted so that
+The field is drawn on a coarse grid of control points (normal, ``TrainConfig.elastic_mm``
+standard deviation per axis), upsampled to the patch by trilinear interpolation, and shifted so that
 it is zero at the first click: the clicked voxel keeps its value and stays inside the target.
 Why not MONAI's ``Rand3DElastic``: it smooths a per-voxel random field at full size (0.54 s
 for one 128^3 array on these 2 cores, against 0.13 s here for image, target and host
@@ -59,7 +60,7 @@ def warp_patch(arrays: list[np.ndarray | None], displacement: torch.Tensor,
     """Resample patch arrays at ``index + displacement``; zero outside the patch.
 
     Args:
-        arrays: ``(S, S, S)`` float32 arrays (None entries pass through).
+        arrays: ``(S, S, S)`` arrays, any real dtype and strides (None entries pass through).
         displacement: ``(S, S, S, 3)`` from :func:`random_displacement`.
         nearest: per array, nearest-neighbour (labels) instead of trilinear (images).
     Returns:
