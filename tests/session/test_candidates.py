@@ -181,3 +181,15 @@ def test_grow_without_candidates_is_an_input_error(tiny_model) -> None:
     assert session.candidates == [] and session.candidate is None
     with pytest.raises(InputError, match="no candidates"):
         session.grow()
+
+
+def test_isocontour_family_within_a_territory() -> None:
+    """Outside ``within`` counts as no uptake: for the SUVmax reference and for the masks."""
+    image = layered_scene()
+    within = np.ones(image.shape, bool)
+    within[26:, :, :] = False  # the half beyond i = 25 belongs to a neighbour
+    suv_max, (core, halo) = isocontour_family(image, (22, 22, 20), (0.7, 0.3), within=within)
+    assert suv_max == pytest.approx(float(image.array[:26].max()))
+    assert not core[26:].any() and not halo[26:].any()
+    _, (_, free_halo) = isocontour_family(image, (22, 22, 20), (0.7, 0.3))
+    np.testing.assert_array_equal(halo, free_halo & within)

@@ -62,3 +62,24 @@ def test_mid_liver_click_gives_a_liver_sized_mask(default_model, sts001_pet) -> 
         assert (neighbour & mask).sum() < 0.1 * neighbour.sum(), f"reaches the organ at {seed}"
     lung = (suv < 0.5) & (np.arange(suv.shape[2]) > LIVER_CLICK[2])[None, None, :]
     assert (mask & lung).sum() * sts001_pet.voxel_volume_ml < 20.0, "reaches the lung"
+
+
+def test_node_beside_the_real_bladder_is_not_the_bladder(default_model, sts001_pet) -> None:
+    """A 5 ml node (SUVmax 10) inserted beside STS_001's bladder (SUV ~40): before the clicked
+    territory rule the shown mask was the bladder (x20-x36 on such lesions)."""
+    from seganypet.data.lesion_insertion import insert_lesion, lesion_solid, touching_centres
+    from seganypet.evaluation.metrics import dice
+    from seganypet.mask_centre import distance_center
+
+    rng = np.random.default_rng(0)
+    radius = (3 * 5000 / (4 * np.pi)) ** (1 / 3)
+    centres = touching_centres(sts001_pet, radius, hot_suv=10.0, k_range=(45, 75))
+    assert len(centres)
+    spacing = np.abs(np.asarray(sts001_pet.spacing))
+    lesion = insert_lesion(sts001_pet, lesion_solid(rng, centres[len(centres) // 2] * spacing, 5.0),
+                           10.0, rng)
+    session = Session(default_model)
+    session.set_image(lesion.image)
+    mask = session.add_point(distance_center(lesion.truth, sts001_pet.spacing)).array > 0
+    assert mask.sum() < 2 * lesion.truth.sum()
+    assert dice(mask, lesion.truth) > 0.6

@@ -147,6 +147,7 @@ def isocontour_family(
     fractions: tuple[float, ...],
     *,
     box: tuple[np.ndarray, np.ndarray] | None = None,
+    within: np.ndarray | None = None,
     search_radius_mm: float = 10.0,
     connectivity: int = 18,
 ) -> tuple[float, list[np.ndarray]]:
@@ -163,6 +164,8 @@ def isocontour_family(
         seed: ``(i, j, k)`` voxel index of the click.
         fractions: relative thresholds in (0, 1].
         box: ``(lo, hi)`` voxel bounds of the region searched (default the whole image).
+        within: bool mask of the box's shape: only its voxels count, for SUVmax and for the
+            masks (the clicked structure's territory against a hotter neighbour).
         search_radius_mm, connectivity: as :func:`isocontour_from_seed`.
     Returns:
         ``(suv_max, masks)``: one bool mask of the box shape per fraction, in the order given;
@@ -172,10 +175,14 @@ def isocontour_family(
         raise InputError(f"isocontour fractions must be in (0, 1], got {fractions}")
     seed_index = _check_seed(image, seed)
     values = image.array  # only the box is converted: a whole-body float64 copy costs ~20 ms
-    suv_max = float(values[_neighbourhood_max(values, image, seed_index, search_radius_mm)])
     lo, hi = (np.zeros(3, int), np.asarray(image.shape)) if box is None else box
     window = np.asarray(values[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float64)
     local = tuple(int(s - a) for s, a in zip(seed_index, lo))
+    if within is None:
+        suv_max = float(values[_neighbourhood_max(values, image, seed_index, search_radius_mm)])
+    else:  # outside ``within`` counts as no uptake, for the reference and the masks
+        window = np.where(within, window, 0.0)
+        suv_max = float(window[_neighbourhood_max(window, image, local, search_radius_mm)])
     masks = []
     for fraction in fractions:
         region = np.zeros(window.shape, bool)

@@ -40,6 +40,7 @@ from seganypet.session.candidates import (
     CandidateInfo,
     build_candidate_set,
     choose_shown,
+    keep_clicked_territory,
     rank_candidates,
     shown_image_mask,
     shown_logits,
@@ -463,6 +464,9 @@ class Session:
                 obj.chosen_candidate = rank_candidates(tile.candidate_set, self.ranker)
             else:
                 obj.chosen_candidate = choose_shown(tile.candidate_set, obj.chosen_candidate)
+            if self.safety_net and not obj.shapes:  # point clicks only (rule v2)
+                obj.chosen_candidate = keep_clicked_territory(volume, tile.grid, tile.candidate_set,
+                                                              obj.chosen_candidate, seed)
             tile.logits = shown_logits(volume, tile.grid, tile.candidate_set, logits,
                                        obj.chosen_candidate)
         else:
