@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--per-quarter", type=int, default=12)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--png", type=Path, help="coronal MIP of the scan with every lesion, "
+                        "green where the shown mask is <= 3x the lesion, red where it is over")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
@@ -73,6 +75,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     depth = pet.shape[2]
     rows = []
+    outcome = np.zeros(pet.shape, np.uint8)  # 1: shown mask <= 3x the lesion, 2: over 3x
     print("| quarter | k | ml | SUVmax | default + net (x volume) | shown | model alone | 41 % (x volume) |")
     print("|---|---|---|---|---|---|---|---|")
     for quarter in range(4):
@@ -90,6 +93,7 @@ def main() -> None:
             for mask in (net, alone, iso):
                 row += [dice(mask, truth), mask.sum() / truth.sum()]
             rows.append(row)
+            outcome[truth] = np.maximum(outcome[truth], 2 if row[2] > 3 else 1)
             print(f"| {quarter + 1} | {click[2]} | {lesion.volume_ml:.1f} | {lesion.suv_max:.1f} "
                   f"| {row[1]:.2f} (x{row[2]:.2f}) | {shown} | {row[3]:.2f} (x{row[4]:.2f}) "
                   f"| {row[5]:.2f} (x{row[6]:.2f}) |", flush=True)
@@ -106,6 +110,31 @@ def main() -> None:
             print(f"| quarter {quarter} (n {len(part)}) median | "
                   + " | ".join(f"{np.median(part[:, c]):.2f}" for c in (1, 3, 5)) + " |")
     print(f"\n{len(rows)} lesions inserted into {args.pet.name} (seed {args.seed}).")
+    if args.png:
+        save_outcome_png(pet, outcome, args.png, f"{len(rows)} inserted lesions, seed {args.seed}: "
+                         f"{int((table[:, 2] > 3).sum())} masks over 3x (red)")
+
+
+def save_outcome_png(pet, outcome: np.ndarray, path: Path, title: str) -> None:
+    """Coronal SUV MIP (0-8) with the lesions drawn in green (<= 3x) or red (over 3x)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from seganypet.data.gallery import coronal_mip
+
+    image, extent = coronal_mip(pet)
+    marks, _ = coronal_mip(pet.with_array(outcome.astype(np.float32)))
+    fig, ax = plt.subplots(figsize=(4, 8))
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=8, extent=extent, origin="lower")
+    ax.imshow(np.ma.masked_equal(marks, 0), cmap=ListedColormap(["#1a9641", "#d7191c"]),
+              vmin=1, vmax=2, extent=extent, origin="lower", alpha=0.8, interpolation="nearest")
+    ax.set_title(title, fontsize=8)
+    ax.set_axis_off()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
 
 
 if __name__ == "__main__":
