@@ -78,8 +78,9 @@ class Session:
             (bf16 for our presets where the device has fast bf16 kernels, else fp32; always
             fp32 for ``sam-med3d`` to match upstream numbers).
         safety_net: with multimask, add the image's isocontour candidates to the model's and
-            show one of them where its edge is clearly sharper
-            (:mod:`seganypet.session.candidates`).
+            show one of them where its edge is clearly sharper; on a point click beside a
+            hotter neighbour, show the clicked structure's own isocontour instead of a mask
+            that swallowed the neighbour (:mod:`seganypet.session.candidates`, rules 1-4).
         ranker: which first-click candidate is shown, with its score: ``"auto"`` = the
             calibrated ranker fitted for the model's weights when one lies beside them
             (``<weights>.ranker.json``; none ships with ``default``), else the boundary-step
