@@ -55,13 +55,13 @@ def test_boundary_step_reads_both_sides_of_the_surface() -> None:
 def test_shells_equal_ndimage_erosion_and_dilation_also_at_the_border() -> None:
     from scipy import ndimage
 
-    from seganypet.session.safety_net import _shells
+    from seganypet.session.safety_net import mask_shells
 
     rng = np.random.default_rng(3)
     for shape in ((9, 7, 5), (4, 12, 3), (1, 6, 6)):
         inside = ndimage.gaussian_filter(rng.random(shape), 1.0) > 0.5
         inside[0] = True  # touches the array border: inner shell there, no outer one beyond
-        inner, outer = _shells(inside)
+        inner, outer = mask_shells(inside)
         assert np.array_equal(inner, inside & ~ndimage.binary_erosion(inside, border_value=0))
         assert np.array_equal(outer, ndimage.binary_dilation(inside) & ~inside)
         assert inner[0].all()

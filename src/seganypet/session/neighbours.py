@@ -28,7 +28,7 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
-from seganypet.session.safety_net import BoxMask, _shells
+from seganypet.session.safety_net import BoxMask, mask_shells
 from seganypet.volume import Volume
 
 __all__ = ["HOTTER", "OWN_PEAK_MM", "Territory", "clicked_territory"]
@@ -59,38 +59,23 @@ class Territory:
         """``(lo, hi)`` voxel bounds of the box."""
         return self.lo, self.lo + np.asarray(self.inside.shape)
 
-    def core_share(self, mask: BoxMask) -> float:
-        """Share of the neighbour's hot core that ``mask`` holds."""
-        if mask.voxels == 0:
-            return 0.0
-        lo, hi = self.box
-        placed = BoxMask(mask.lo - lo, mask.array)
-        start = np.maximum(placed.lo, 0)
-        stop = np.minimum(placed.lo + np.asarray(mask.array.shape), hi - lo)
-        if np.any(stop <= start):
-            return 0.0
-        window = tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
-        part = mask.array[tuple(slice(int(a - p), int(b - p)) for a, b, p in zip(start, stop, placed.lo))]
-        return float((self.core[window] & part).sum()) / max(int(self.core.sum()), 1)
+    def _over(self, lo: np.ndarray, shape: tuple[int, ...], field: np.ndarray) -> np.ndarray:
+        """``field`` (the box's ``inside`` or ``core``) over the voxel box ``[lo, lo + shape)``,
+        False outside this territory's box."""
+        out = np.zeros(shape, bool)
+        start = np.maximum(lo, self.lo)
+        stop = np.minimum(lo + np.asarray(shape), self.box[1])
+        if np.all(stop > start):
+            out[tuple(slice(int(a - b), int(c - b)) for a, c, b in zip(start, stop, lo))] = \
+                field[tuple(slice(int(a - t), int(c - t)) for a, c, t in zip(start, stop, self.lo))]
+        return out
 
-    def own_side_step(self, image: Volume, mask: BoxMask) -> float:
-        """Mean SUV of ``mask``'s inner shell minus that of its outer-shell voxels in the click's
-        territory (the surface against the neighbour left out): the uptake edge the clicked
-        part has against its own surroundings; -inf for an empty mask."""
+    def clip(self, mask: BoxMask) -> BoxMask:
+        """``mask`` restricted to the click's territory (outside the box counts as outside)."""
         if mask.voxels == 0:
-            return float("-inf")
-        grown = BoxMask(mask.lo - 1, np.pad(mask.array, 1))
-        inner, outer = _shells(grown.array)
-        lo = np.maximum(grown.lo, 0)
-        hi = np.minimum(grown.lo + np.asarray(grown.array.shape), image.shape)
-        crop = tuple(slice(int(a - g), int(b - g)) for a, b, g in zip(lo, hi, grown.lo))
-        values = np.asarray(image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float64)
-        own = self.clip(BoxMask(grown.lo, outer))
-        own_outer = own.full(image.shape)[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] > 0 \
-            if own.voxels else np.zeros(values.shape, bool)
-        inner = inner[crop]
-        outside = float(values[own_outer].mean()) if own_outer.any() else 0.0
-        return float(values[inner].mean()) - outside
+            return mask
+        return BoxMask.cropped(mask.array & self._over(mask.lo, mask.array.shape, self.inside),
+                               mask.lo)
 
     def share_outside(self, mask: BoxMask) -> float:
         """Share of ``mask``'s voxels in the neighbour's territory (0 for an empty mask)."""
@@ -98,28 +83,44 @@ class Territory:
             return 0.0
         return 1.0 - float(self.clip(mask).voxels) / mask.voxels
 
+    def core_share(self, mask: BoxMask) -> float:
+        """Share of the neighbour's hot core that ``mask`` holds."""
+        core = self._over(mask.lo, mask.array.shape, self.core)
+        return float((core & mask.array).sum()) / max(int(self.core.sum()), 1)
+
     def faces_own_side(self, mask: BoxMask) -> float:
         """Share of ``mask``'s outer one-voxel shell (6-connected) in the click's territory;
         shell voxels outside the box count as outside it."""
         if mask.voxels == 0:
             return 0.0
-        grown = BoxMask(mask.lo - 1, np.pad(mask.array, 1))
-        _, outer = _shells(grown.array)
-        shell = BoxMask(grown.lo, outer)
-        return float(self.clip(shell).voxels) / max(shell.voxels, 1)
+        lo, grown = mask.lo - 1, np.pad(mask.array, 1)
+        _, outer = mask_shells(grown)
+        own = outer & self._over(lo, grown.shape, self.inside)
+        return float(own.sum()) / max(int(outer.sum()), 1)
 
-    def clip(self, mask: BoxMask) -> BoxMask:
-        """``mask`` restricted to the click's territory (outside the box counts as outside)."""
+    def own_side_step(self, image: Volume, mask: BoxMask) -> float:
+        """Mean SUV of ``mask``'s inner shell minus that of its outer-shell voxels in the click's
+        territory (the surface against the neighbour left out): the uptake edge the clicked
+        part has against its own surroundings; -inf for an empty mask. The territory lies within
+        the image, so its outer-shell voxels do too."""
         if mask.voxels == 0:
-            return mask
-        start = np.maximum(mask.lo, self.lo)
-        stop = np.minimum(mask.lo + np.asarray(mask.array.shape),
-                          self.lo + np.asarray(self.inside.shape))
-        if np.any(stop <= start):
-            return BoxMask(mask.lo.copy(), np.zeros((0, 0, 0), bool))
-        a = tuple(slice(int(s - m), int(e - m)) for s, e, m in zip(start, stop, mask.lo))
-        b = tuple(slice(int(s - t), int(e - t)) for s, e, t in zip(start, stop, self.lo))
-        return BoxMask.cropped(mask.array[a] & self.inside[b], start)
+            return float("-inf")
+        lo, grown = mask.lo - 1, np.pad(mask.array, 1)
+        inner, outer = mask_shells(grown)
+        own = outer & self._over(lo, grown.shape, self.inside)
+        values = _values_over(image, lo, grown.shape)
+        outside = float(values[own].mean()) if own.any() else 0.0
+        return float(values[inner].mean()) - outside
+
+
+def _values_over(image: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """SUV over the voxel box ``[lo, lo + shape)``, 0 outside the image."""
+    out = np.zeros(shape, np.float64)
+    start = np.maximum(lo, 0)
+    stop = np.minimum(lo + np.asarray(shape), image.shape)
+    out[tuple(slice(int(a - b), int(c - b)) for a, c, b in zip(start, stop, lo))] = \
+        image.array[tuple(slice(int(a), int(c)) for a, c in zip(start, stop))]
+    return out
 
 
 def _ball_offsets(spacing: np.ndarray, radius_mm: float) -> np.ndarray:

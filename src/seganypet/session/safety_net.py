@@ -23,7 +23,7 @@ import numpy as np
 from seganypet.quantify.delineation import isocontour_family
 from seganypet.volume import Volume
 
-__all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "boundary_step", "isocontour_candidates"]
+__all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "boundary_step", "isocontour_candidates", "mask_shells"]
 
 # Fractions of the local SUVmax, largest first (smallest mask first): 0.41 is the EANM
 # isocontour; 0.3 reaches organ scale on a homogeneous organ; 0.7 a lesion's hot core.
@@ -102,12 +102,12 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
     start = mask.lo - lo
     stop = start + np.asarray(mask.array.shape)
     inside[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]] = mask.array
-    inner, outer = _shells(inside)
+    inner, outer = mask_shells(inside)
     return BoundaryStep(float(values[inner].mean()),
                         float(values[outer].mean()) if outer.any() else 0.0)
 
 
-def _shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mask_shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inner and outer one-voxel shells (6-connected) of the bool mask ``inside (a, b, c)``.
 
     The same as ``inside & ~binary_erosion(inside, border_value=0)`` and
