@@ -83,7 +83,7 @@ def test_cooler_part_of_one_tumour_is_a_pocket_not_a_structure() -> None:
     """A click in the cooler part of a heterogeneous tumour whose hotter part lies to one side:
     the 'neighbour' encloses the click's territory, so the clicked part fails the own-surface
     test and the shown mask is kept (v1 of the rule cut 10 of 20 real sarcomas there)."""
-    from seganypet.session.candidates import OWN_SURFACE, clicked_part
+    from seganypet.session.territory_rule import OWN_SURFACE, clicked_part
 
     r = _distance((32, 32, 32))
     x = np.arange(SHAPE[0])[:, None, None] * np.ones(SHAPE)

@@ -29,7 +29,7 @@ the final numbers were measured. ``step`` is the boundary step of
    pool's best. Across a partial-volume-blurred edge the step is flat near its maximum, and
    fractions of a noisy SUVmax (biased high by noise) place the maximum too far inside.
 
-4. **Clicked territory** (:func:`keep_clicked_territory`, declared 2026-12-03): on a point
+4. **Clicked territory** (:mod:`seganypet.session.territory_rule`, declared 2026-12-03): on a point
    click beside a hotter neighbour (a node beside the bladder or the heart), a shown mask that
    has swallowed the neighbour gives way to the clicked structure's own isocontour inside its
    watershed territory (:mod:`seganypet.session.neighbours`).
@@ -53,22 +53,14 @@ import numpy as np
 from seganypet.errors import InputError
 from seganypet.postprocess import LogitTile, keep_components_with_seeds, paste_mask
 from seganypet.preprocess import PatchGrid, sample_volume
-from seganypet.quantify.delineation import isocontour_family
 from seganypet.session.decoding import PROMPT_MASK_LOGIT
-from seganypet.session.neighbours import Territory, clicked_territory
 from seganypet.session.quality import mask_quality
 from seganypet.session.ranking import CandidateRanker, RankingContext, candidate_features
-from seganypet.session.safety_net import (
-    FRACTIONS,
-    BoundaryStep,
-    BoxMask,
-    boundary_step,
-    isocontour_candidates,
-)
+from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step, isocontour_candidates
 from seganypet.volume import Volume
 
-__all__ = ["MIN_SUPPORT", "MOSTLY_NEIGHBOUR", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
-           "build_candidate_set", "choose_shown", "clicked_part", "keep_clicked_territory", "model_support",
+__all__ = ["FLAT_TOP", "MIN_SUPPORT", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
+           "build_candidate_set", "choose_shown", "first_patch_box", "model_support",
            "rank_candidates", "ranking_features", "shown_image_mask", "shown_logits", "step_to"]
 
 SWITCH_RATIO = 2.0
@@ -78,10 +70,6 @@ SAME_OBJECT = 0.6
 FLAT_TOP = 0.05
 MIN_SUPPORT = 0.5
 SUPPORT_LOGIT = -2.0
-MOSTLY_NEIGHBOUR = 0.5
-OWN_SURFACE = 0.5
-FOCUS_MM = 40.0
-FOCUS_MARGIN_MM = 10.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +127,16 @@ class CandidateSet:
             return self.image_masks[index - self.num_model]
         return self.model_masks[index]
 
+    def add_image_candidate(self, volume: Volume, mask: BoxMask, source: str) -> int:
+        """Append a full-resolution candidate made from the image (``source`` names how);
+        returns its index."""
+        index = len(self.infos)
+        self.infos.append(_info(volume, mask, index, source))
+        self.image_masks.append(mask)
+        for m, model_mask in enumerate(self.model_masks):
+            self.overlap[m].append(_overlap(model_mask, mask))
+        return index
+
     def image_mask(self, index: int) -> BoxMask | None:
         """The full-resolution mask of candidate ``index`` if it is an image candidate."""
         return self.image_masks[index - self.num_model] if index >= self.num_model else None
@@ -172,7 +170,7 @@ def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, iou
     if not isocontours or volume.array[seed] <= 0:
         return CandidateSet(infos, len(logits), model_masks=model_masks,
                             model_choice=model_choice)
-    box = _first_patch_box(volume, grid)
+    box = first_patch_box(volume, grid)
     image_masks = []
     strongest = logits.max(axis=0)
     local_max, isocontours_found = isocontour_candidates(volume, seed, box)
@@ -187,81 +185,9 @@ def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, iou
                         model_choice, float(volume.array[seed]), float(local_max))
 
 
-def _first_patch_box(volume: Volume, grid: PatchGrid) -> tuple[np.ndarray, np.ndarray]:
+def first_patch_box(volume: Volume, grid: PatchGrid) -> tuple[np.ndarray, np.ndarray]:
     """``(lo, hi)`` voxel bounds of the first patch ``grid`` on the image."""
     return grid.box_covering(volume.grid, np.zeros(3), np.full(3, grid.size - 1))
-
-
-def _focus_box(volume: Volume, grid: PatchGrid, shown: BoxMask,
-               seed: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``(lo, hi)`` of the region the watershed runs in: the shown mask's box and ``FOCUS_MM``
-    around the click (room for a 99 ml lesion), ``FOCUS_MARGIN_MM`` wider, within the first
-    patch. The watershed is the first click's costliest step (0.12 s on a 0.8 M voxel patch
-    box of a whole-body scan); what it decides lies in this region."""
-    spacing = np.abs(np.asarray(volume.spacing, float))
-    reach = np.ceil(FOCUS_MM / spacing).astype(int)
-    margin = np.ceil(FOCUS_MARGIN_MM / spacing).astype(int)
-    lo, hi = np.asarray(seed) - reach, np.asarray(seed) + reach + 1
-    if shown.voxels:
-        lo = np.minimum(lo, shown.lo)
-        hi = np.maximum(hi, shown.lo + np.asarray(shown.array.shape))
-    patch_lo, patch_hi = _first_patch_box(volume, grid)
-    return np.maximum(lo - margin, patch_lo), np.minimum(hi + margin, patch_hi)
-
-
-def keep_clicked_territory(volume: Volume, grid: PatchGrid, candidates: CandidateSet, choice: int,
-                           seed: tuple[int, int, int]) -> int:
-    """The candidate to show instead of ``choice`` when that one has swallowed a hotter neighbour.
-
-    With a hotter neighbour beside the click (:mod:`seganypet.session.neighbours`; a node
-    beside the bladder, whose masks are the bladder), candidate ``choice`` gives way when more
-    than ``MOSTLY_NEIGHBOUR`` of it lies in the neighbour's territory or it holds at least that
-    share of the neighbour's hot core. It gives way to the clicked structure's own isocontour
-    (:func:`clicked_part`), which joins the candidates (source ``"territory"``) if it faces the
-    click's territory over at least ``OWN_SURFACE`` of its outer shell (a "territory" that is a
-    pocket enclosed by hotter uptake is the cooler part of one heterogeneous tumour). For point
-    clicks (the session does not call it for boxes, scribbles or lassos). Rule declared in
-    docs/results.md (v3, 2026-12-03 11:53 UTC).
-    """
-    if len(candidates.overlap) != candidates.num_model:  # no image candidates were made
-        return choice
-    shown = candidates.mask(choice)
-    territory = clicked_territory(volume, seed, _first_patch_box(volume, grid),
-                                  focus=_focus_box(volume, grid, shown, seed))
-    if territory is None:
-        return choice
-    if territory.share_outside(shown) <= MOSTLY_NEIGHBOUR \
-            and territory.core_share(shown) < MOSTLY_NEIGHBOUR:
-        return choice
-    part = clicked_part(volume, seed, territory)
-    if part is None or territory.faces_own_side(part) < OWN_SURFACE:
-        return choice
-    index = len(candidates.infos)
-    candidates.infos.append(_info(volume, part, index, "territory"))
-    candidates.image_masks.append(part)
-    for m, model_mask in enumerate(candidates.model_masks):
-        candidates.overlap[m].append(_overlap(model_mask, part))
-    return index
-
-
-def clicked_part(volume: Volume, seed: tuple[int, int, int], territory: Territory) -> BoxMask | None:
-    """The clicked structure's isocontour inside its territory, or None when there is none.
-
-    The safety net's fractions of the SUVmax within 10 mm of the click inside the territory,
-    each restricted to it; of those, the largest whose step against the click's own
-    surroundings (:meth:`Territory.own_side_step`) is within ``FLAT_TOP`` of the best, as rule 3
-    of :func:`choose_shown` picks among isocontours.
-    """
-    _, masks = isocontour_family(volume, seed, FRACTIONS, box=territory.box, within=territory.inside)
-    family = [BoxMask.cropped(m, territory.lo) for m in masks if m.any()]
-    if not family:
-        return None
-    steps = [territory.own_side_step(volume, m) for m in family]
-    top = max(steps)
-    if not top > 0:
-        return None
-    flat = [m for m, step in zip(family, steps) if step >= (1.0 - FLAT_TOP) * top]
-    return max(flat, key=lambda m: m.voxels)
 
 
 def model_support(volume: Volume, grid: PatchGrid, strongest: np.ndarray, mask: BoxMask) -> float:

@@ -40,7 +40,6 @@ from seganypet.session.candidates import (
     CandidateInfo,
     build_candidate_set,
     choose_shown,
-    keep_clicked_territory,
     rank_candidates,
     shown_image_mask,
     shown_logits,
@@ -52,6 +51,7 @@ from seganypet.session.ranking import CandidateRanker, load_ranker, ranker_path_
 from seganypet.session.safety_net import BoxMask, boundary_step
 from seganypet.session.shapes import add_shape, constrain_mask
 from seganypet.session.state import ObjectSnapshot, ObjectState, TileKey, TileState
+from seganypet.session.territory_rule import keep_clicked_territory
 from seganypet.session.tiling import faces_to_extend, inside_volume_mask, tile_grid, touches_border
 from seganypet.session.uncertainty import Suggestion, suggest
 from seganypet.shape import Shape
