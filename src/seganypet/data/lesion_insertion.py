@@ -25,14 +25,14 @@ import numpy as np
 from scipy import ndimage
 
 from seganypet.data.fields import correlated_noise
-from seganypet.data.scanner import REFERENCE_NOISE_COV
+from seganypet.data.scanner import REFERENCE_NOISE_COV, REFERENCE_VOXEL_MM3
 from seganypet.data.shapes import Ellipsoid, RasGrid, ellipsoid_mask, rotation_matrix
+from seganypet.quantify.peak import padded_box
 from seganypet.volume import Volume
 
 __all__ = ["InsertedLesion", "insert_lesion", "lesion_solid", "touching_centres"]
 
 _FWHM_TO_SIGMA = 1.0 / 2.3548
-_REFERENCE_VOXEL_MM3 = 64.0  # the voxel REFERENCE_NOISE_COV is quoted for (4 x 4 x 4 mm)
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,6 @@ def lesion_solid(rng: np.random.Generator, centre_mm: np.ndarray, volume_ml: flo
                      np.clip(deform_sd * rng.standard_normal(9), -0.2, 0.2))
 
 
-def _padded_box(box: tuple[slice, slice, slice], pad: np.ndarray,
-                shape: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    return tuple(slice(max(b.start - int(p), 0), min(b.stop + int(p), n))  # type: ignore[return-value]
-                 for b, p, n in zip(box, pad, shape))
-
-
 def _solve_uptake(base: np.ndarray, gain: np.ndarray, inside: np.ndarray, suv_max: float) -> float:
     """The ``u`` with ``max(base + u * gain)`` over ``inside`` equal to ``suv_max``.
 
@@ -126,7 +120,7 @@ def insert_lesion(image: Volume, solid: Ellipsoid, suv_max: float, rng: np.rando
     if found is None or not found[1].any():
         raise ValueError("the lesion covers no voxel of the image")
     sigma = psf_fwhm_mm * _FWHM_TO_SIGMA / np.asarray(grid.spacing)
-    box = _padded_box(found[0], np.ceil(4.0 * sigma) + 2, image.shape)
+    box = padded_box(found[0], (np.ceil(4.0 * sigma) + 2).astype(int), image.shape)
     _, obj = ellipsoid_mask(grid, solid, box=box)
     values = np.asarray(image.array[box], np.float64)
     background = ndimage.gaussian_filter(values, 1.0, mode="nearest")  # sigma one voxel
@@ -137,7 +131,7 @@ def insert_lesion(image: Volume, solid: Ellipsoid, suv_max: float, rng: np.rando
     if noise_cov > 0:
         voxel_mm3 = float(np.prod(grid.spacing))
         # sd of a count-limited image grows as sqrt(SUV): sd(2) = cov * 2 at the reference voxel
-        scale = noise_cov * np.sqrt(_REFERENCE_VOXEL_MM3 / voxel_mm3) * np.sqrt(2.0)
+        scale = noise_cov * np.sqrt(REFERENCE_VOXEL_MM3 / voxel_mm3) * np.sqrt(2.0)
         noise = correlated_noise(values.shape, grid.spacing, noise_fwhm_mm, rng)
         added = added + scale * np.sqrt(np.maximum(added, 0.0)) * noise
     out = np.array(image.array, dtype=np.float32, copy=True)

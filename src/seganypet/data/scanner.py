@@ -20,6 +20,7 @@ from seganypet.data.shapes import RasGrid
 
 __all__ = [
     "REFERENCE_NOISE_COV",
+    "REFERENCE_VOXEL_MM3",
     "ScannerParams",
     "acquisition_grid",
     "apply_scanner",
@@ -33,7 +34,7 @@ _AXIAL_NOISE_CORRELATION = 0.5
 # Noise CoV in a uniform SUV-2 region (liver) for a 4x4x4 mm voxel at the reference count
 # level; clinical whole-body FDG (EARL-compliant OSEM) shows ~10-15 % in the liver.
 REFERENCE_NOISE_COV = 0.14
-_REFERENCE_VOXEL_MM3 = 64.0
+REFERENCE_VOXEL_MM3 = 64.0
 _INPLANE_MM = (2.0, 2.73, 3.0, 3.27, 3.65, 4.0, 4.07, 4.69)  # common clinical matrices
 _SLICE_MM = (2.0, 2.03, 2.79, 3.0, 3.27, 4.0, 5.0)
 
@@ -71,7 +72,7 @@ class ScannerParams:
     def noise_cov(self) -> float:
         """Noise CoV of a uniform SUV-2 region at this voxel size and count level."""
         voxel = float(np.prod(self.voxel_mm))
-        return REFERENCE_NOISE_COV * np.sqrt(_REFERENCE_VOXEL_MM3 / voxel) / np.sqrt(self.count_level)
+        return REFERENCE_NOISE_COV * np.sqrt(REFERENCE_VOXEL_MM3 / voxel) / np.sqrt(self.count_level)
 
 
 def _axial_range(rng: np.random.Generator, anatomy: Anatomy, randomized: bool) -> tuple[float, float]:

@@ -28,6 +28,7 @@ import cc3d
 import numpy as np
 from scipy import ndimage
 
+from seganypet.quantify.peak import sphere_kernel
 from seganypet.session.safety_net import BoxMask, mask_shells
 from seganypet.volume import Volume
 
@@ -123,11 +124,10 @@ def _values_over(image: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.nd
     return out
 
 
-def _ball_offsets(spacing: np.ndarray, radius_mm: float) -> np.ndarray:
-    reach = np.floor(radius_mm / spacing).astype(int)
-    grids = np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")
-    offsets = np.stack([g.ravel() for g in grids], axis=1)
-    return offsets[np.sum((offsets * spacing) ** 2, axis=1) <= radius_mm ** 2]
+def _ball_offsets(image: Volume, radius_mm: float) -> np.ndarray:
+    """``(N, 3)`` voxel offsets whose centres lie within ``radius_mm`` of the central voxel."""
+    kernel = sphere_kernel(image.affine, radius_mm)
+    return np.argwhere(kernel) - np.asarray(kernel.shape) // 2
 
 
 def _to_one_side(coords: np.ndarray, click: np.ndarray, spacing: np.ndarray) -> bool:
@@ -157,7 +157,7 @@ def clicked_territory(image: Volume, seed: tuple[int, int, int],
     values = np.asarray(image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float32)
     smooth = ndimage.gaussian_filter(values, 1.0)
     click = np.asarray(seed) - lo
-    ball = click + _ball_offsets(spacing, OWN_PEAK_MM)
+    ball = click + _ball_offsets(image, OWN_PEAK_MM)
     ball = ball[np.all((ball >= 0) & (ball < smooth.shape), axis=1)]
     own_peak = float(smooth[tuple(ball.T)].max())
     if own_peak <= 0:
