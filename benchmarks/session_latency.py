@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--no-safety-net", action="store_true",
                         help="the model's candidates only (no isocontour candidates)")
+    parser.add_argument("--plateau-snap", action="store_true",
+                        help="with the opt-in plateau snap (Session(plateau_snap=True))")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
@@ -51,14 +53,19 @@ def main() -> None:
     liver = truth == ORGAN_IDS["liver"]
     centre = np.asarray(distance_center(liver, image.spacing))
     first, nxt = [], []
+
+    def new_session() -> Session:
+        return Session(model, precision=args.precision, safety_net=not args.no_safety_net,
+                       plateau_snap=args.plateau_snap)
+
     for _ in range(args.repeats):
-        session = Session(model, precision=args.precision, safety_net=not args.no_safety_net)
+        session = new_session()
         session.set_image(image)
         first.append(_time(session, centre))
         for offset in ((3, 0, 0), (0, 3, 0), (0, 0, -3)):
             point = np.clip(centre + offset, 0, np.asarray(image.shape) - 1)
             nxt.append(_time(session, point, bool(liver[tuple(point)])))
-    session = Session(model, precision=args.precision, safety_net=not args.no_safety_net)
+    session = new_session()
     session.set_image(image)
     start = time.perf_counter()
     for n, organ in enumerate(ORGANS):

@@ -193,3 +193,41 @@ def test_isocontour_family_within_a_territory() -> None:
     assert not core[26:].any() and not halo[26:].any()
     _, (_, free_halo) = isocontour_family(image, (22, 22, 20), (0.7, 0.3))
     np.testing.assert_array_equal(halo, free_halo & within)
+
+
+def test_opening_by_shifts_equals_ndimage_for_sphere_kernels() -> None:
+    from scipy import ndimage
+
+    from seganypet.quantify.peak import sphere_kernel
+    from seganypet.session.safety_net import binary_opening_by_shifts
+
+    rng = np.random.default_rng(1)
+    for spacing, radius in (((9.38, 9.38, 6.54), 9.38), ((3.0, 3.0, 3.0), 6.0), ((2.0, 3.0, 5.0), 7.0)):
+        kernel = sphere_kernel(np.diag([*spacing, 1.0]), radius)
+        inside = ndimage.gaussian_filter(rng.random((23, 19, 27)), 1.5) > 0.5
+        inside[0] = True  # at the array border: outside counts as outside the mask
+        opened = binary_opening_by_shifts(inside, kernel)
+        assert np.array_equal(opened, ndimage.binary_opening(inside, kernel))
+        assert 0 < opened.sum() < inside.sum()
+
+
+def test_an_isocontour_prompt_is_sampled_from_its_own_box() -> None:
+    """The mask prompt of an image candidate, from its box one voxel wider (clipped to the
+    image), equals sampling the whole-volume mask, also where the mask touches the border."""
+    from seganypet.preprocess import patch_grid_around, sample_volume
+    from seganypet.session.candidates import _mask_box_volume
+    from seganypet.volume import Volume
+
+    affine = np.diag([4.0, 3.0, 2.5, 1.0])
+    affine[:3, 3] = (-100.0, 20.0, -300.0)
+    image = Volume(np.zeros((40, 30, 50), np.float32), affine)
+    rng = np.random.default_rng(2)
+    for lo, hi in (((5, 6, 7), (20, 18, 30)), ((0, 0, 40), (12, 30, 50))):
+        mask = np.zeros(image.shape, bool)
+        region = tuple(slice(a, b) for a, b in zip(lo, hi))
+        mask[region] = rng.random(mask[region].shape) > 0.4
+        box = BoxMask.cropped(mask)
+        grid = patch_grid_around(image, np.asarray(lo, float), 32, 3.0).coarsened(16)
+        whole = sample_volume(image.with_array(mask.astype(np.float32)), grid)
+        np.testing.assert_allclose(sample_volume(_mask_box_volume(image, box), grid), whole, atol=1e-6)
+        assert whole.max() > 0.5

@@ -33,6 +33,13 @@ the final numbers were measured. ``step`` is the boundary step of
    click beside a hotter neighbour (a node beside the bladder or the heart), a shown mask that
    has swallowed the neighbour gives way to the clicked structure's own isocontour inside its
    watershed territory (:mod:`seganypet.session.neighbours`).
+5. **Plateau snap** (opt-in, ``Session(plateau_snap=True)``; declared 2026-12-03, v2 and its
+   amendments): a model choice whose surface lies on its object's plateau (:func:`on_plateau`:
+   a liver mask a third of the liver) snaps out in rule 2 without its Dice condition, and
+   beside a hotter neighbour to the organ's own opened isocontour inside the click's territory
+   (:func:`seganypet.session.territory_rule.snap_plateau_to_territory`). It met every accuracy
+   criterion but adds ~0.1 s to an organ's first click, over the budget, so it is not on by
+   default.
 
 Both pools hold only isocontours the model **supports** (amendment of 16:30 UTC): at least
 ``MIN_SUPPORT`` (half) of the isocontour's voxels lie where some model candidate's logit
@@ -59,8 +66,9 @@ from seganypet.session.ranking import CandidateRanker, RankingContext, candidate
 from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step, isocontour_candidates
 from seganypet.volume import Volume
 
-__all__ = ["FLAT_TOP", "MIN_SUPPORT", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
-           "build_candidate_set", "choose_shown", "first_patch_box", "model_support",
+__all__ = ["FLAT_TOP", "MIN_SUPPORT", "PLATEAU_CONTRAST", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
+           "build_candidate_set", "choose_shown", "first_patch_box", "mask_overlap", "model_support",
+           "on_plateau",
            "rank_candidates", "ranking_features", "shown_image_mask", "shown_logits", "step_to"]
 
 SWITCH_RATIO = 2.0
@@ -69,6 +77,7 @@ CONTAIN = 0.9
 SAME_OBJECT = 0.6
 FLAT_TOP = 0.05
 MIN_SUPPORT = 0.5
+PLATEAU_CONTRAST = 0.05
 SUPPORT_LOGIT = -2.0
 
 
@@ -134,7 +143,7 @@ class CandidateSet:
         self.infos.append(_info(volume, mask, index, source))
         self.image_masks.append(mask)
         for m, model_mask in enumerate(self.model_masks):
-            self.overlap[m].append(_overlap(model_mask, mask))
+            self.overlap[m].append(mask_overlap(model_mask, mask))
         return index
 
     def image_mask(self, index: int) -> BoxMask | None:
@@ -179,8 +188,8 @@ def build_candidate_set(volume: Volume, grid: PatchGrid, logits: np.ndarray, iou
         infos.append(_info(volume, mask, len(infos), "isocontour", fraction=fraction,
                            model_support=support))
         image_masks.append(mask)
-    overlap = [[_overlap(m, j) for j in image_masks] for m in model_masks]
-    model_overlap = [[_overlap(m, n) for n in model_masks] for m in model_masks]
+    overlap = [[mask_overlap(m, j) for j in image_masks] for m in model_masks]
+    model_overlap = [[mask_overlap(m, n) for n in model_masks] for m in model_masks]
     return CandidateSet(infos, len(logits), image_masks, model_masks, overlap, model_overlap,
                         model_choice, float(volume.array[seed]), float(local_max))
 
@@ -220,7 +229,14 @@ def model_supports(volume: Volume, grid: PatchGrid, strongest: np.ndarray,
     return [next(shares) if m.voxels else 0.0 for m in masks]
 
 
-def _overlap(model: BoxMask, image: BoxMask) -> tuple[float, float]:
+def on_plateau(info: CandidateInfo) -> bool:
+    """Whether candidate ``info``'s surface lies on its object's plateau: its inner and outer
+    shells differ by under ``PLATEAU_CONTRAST`` (5 %). A mask that stopped inside a homogeneous
+    organ says nothing about where the organ ends (docs/results.md, plateau snap)."""
+    return info.volume_ml > 0 and info.boundary.contrast < PLATEAU_CONTRAST
+
+
+def mask_overlap(model: BoxMask, image: BoxMask) -> tuple[float, float]:
     """(share of ``model`` inside ``image``, Dice of the two), computed in their joint box."""
     if model.voxels == 0 or image.voxels == 0:
         return 0.0, 0.0
@@ -233,8 +249,9 @@ def _overlap(model: BoxMask, image: BoxMask) -> tuple[float, float]:
     return both / model.voxels, 2.0 * both / (model.voxels + image.voxels)
 
 
-def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
-    """The candidate shown after the first click (module docstring, rule 1-2)."""
+def choose_shown(candidates: CandidateSet, model_choice: int, plateau_snap: bool = False) -> int:
+    """The candidate shown after the first click (module docstring, rules 1-3; with
+    ``plateau_snap`` rule 5's part in rule 2)."""
     image = [c for c in candidates.infos[candidates.num_model:]
              if c.model_support is None or c.model_support >= MIN_SUPPORT]
     if not image:
@@ -249,9 +266,10 @@ def choose_shown(candidates: CandidateSet, model_choice: int) -> int:
         pool = bounded
     else:
         overlap = candidates.overlap[model_choice]
+        plateau = plateau_snap and on_plateau(shown)  # the Dice test keeps a mask inside an organ
         pool = [c for c in image if c.volume_ml > shown.volume_ml
                 and overlap[c.index - candidates.num_model][0] >= CONTAIN
-                and overlap[c.index - candidates.num_model][1] >= SAME_OBJECT]
+                and (plateau or overlap[c.index - candidates.num_model][1] >= SAME_OBJECT)]
         if not pool or max(c.boundary.step for c in pool) <= model_step:
             return model_choice
     top = max(c.boundary.step for c in pool)
@@ -311,8 +329,23 @@ def shown_logits(volume: Volume, grid: PatchGrid, candidates: CandidateSet | Non
     if image is None:
         return model_logits[index].copy()
     low = grid.coarsened(model_logits.shape[-1])
-    fraction = sample_volume(volume.with_array(image.full(volume.shape).astype(np.float32)), low)
+    fraction = sample_volume(_mask_box_volume(volume, image), low)
     return ((2.0 * fraction - 1.0) * PROMPT_MASK_LOGIT).astype(np.float32)
+
+
+def _mask_box_volume(volume: Volume, mask: BoxMask) -> Volume:
+    """``mask`` as a float32 volume of its own box, one voxel wider where the image allows:
+    sampled like the whole-volume mask (zero outside the box; at the image border the box
+    ends where the image does, so centres beyond it read 0 as there), without a whole-volume
+    copy (12 ms of a whole-body first click)."""
+    lo = np.maximum(mask.lo - 1, 0)
+    hi = np.minimum(mask.lo + np.asarray(mask.array.shape) + 1, volume.shape)
+    array = np.zeros(tuple(int(n) for n in hi - lo), np.float32)
+    start = mask.lo - lo
+    array[tuple(slice(int(a), int(a + n)) for a, n in zip(start, mask.array.shape))] = mask.array
+    affine = volume.affine.copy()
+    affine[:3, 3] = volume.affine[:3, :3] @ lo + volume.affine[:3, 3]
+    return Volume(array, affine)
 
 
 def shown_image_mask(candidates: CandidateSet | None, index: int,

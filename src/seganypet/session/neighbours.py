@@ -23,16 +23,18 @@ tumours keep their rim. Both constants were declared in docs/results.md before m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cc3d
 import numpy as np
 from scipy import ndimage
 
 from seganypet.quantify.peak import sphere_kernel
-from seganypet.session.safety_net import BoxMask, mask_shells
+from seganypet.session.safety_net import BoxMask, mask_shells, zero_padded
 from seganypet.volume import Volume
 
-__all__ = ["HOTTER", "OWN_PEAK_MM", "Territory", "clicked_territory"]
+__all__ = ["HOTTER", "OWN_PEAK_MM", "HotterNeighbours", "Territory", "clicked_territory",
+           "hotter_neighbours"]
 
 HOTTER = 1.5
 OWN_PEAK_MM = 5.0
@@ -40,25 +42,59 @@ _LEVELS = 4095  # gradient quantisation for scipy's watershed (uint16 input)
 
 
 @dataclass(frozen=True)
-class Territory:
-    """The click's side of the watershed against a hotter neighbour.
+class HotterNeighbours:
+    """Hotter structures to one side of a click, and the box they were found in.
 
     Attributes:
         lo: ``(3,)`` first voxel of the box (the first patch's extent).
-        inside: ``(a, b, c)`` bool, the click's territory within the box.
-        core: ``(a, b, c)`` bool, the neighbour's hot core (its watershed marker).
+        values: ``(a, b, c)`` float32 SUV of the box.
+        markers: ``(a, b, c)`` int16 watershed markers: 2 the neighbours' hot cores, 1 the
+            click's ball of ``OWN_PEAK_MM``, 0 elsewhere.
         own_peak: SUV, the clicked structure's peak (smoothed, within ``OWN_PEAK_MM``).
     """
 
     lo: np.ndarray
-    inside: np.ndarray
-    core: np.ndarray
+    values: np.ndarray
+    markers: np.ndarray
     own_peak: float
 
     @property
     def box(self) -> tuple[np.ndarray, np.ndarray]:
         """``(lo, hi)`` voxel bounds of the box."""
-        return self.lo, self.lo + np.asarray(self.inside.shape)
+        return self.lo, self.lo + np.asarray(self.values.shape)
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The click's side of the watershed against a hotter neighbour.
+
+    Attributes:
+        neighbours: the hotter neighbours and the box they were found in.
+        inside: ``(a, b, c)`` bool, the click's territory within the box.
+    """
+
+    neighbours: HotterNeighbours
+    inside: np.ndarray
+
+    @property
+    def lo(self) -> np.ndarray:
+        """``(3,)`` first voxel of the box (the first patch's extent)."""
+        return self.neighbours.lo
+
+    @property
+    def box(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` voxel bounds of the box."""
+        return self.neighbours.box
+
+    @property
+    def own_peak(self) -> float:
+        """SUV, the clicked structure's peak (smoothed, within ``OWN_PEAK_MM``)."""
+        return self.neighbours.own_peak
+
+    @cached_property
+    def core(self) -> np.ndarray:
+        """``(a, b, c)`` bool, the neighbour's hot core (its watershed marker)."""
+        return self.neighbours.markers == 2
 
     def _over(self, lo: np.ndarray, shape: tuple[int, ...], field: np.ndarray) -> np.ndarray:
         """``field`` (the box's ``inside`` or ``core``) over the voxel box ``[lo, lo + shape)``,
@@ -94,7 +130,7 @@ class Territory:
         shell voxels outside the box count as outside it."""
         if mask.voxels == 0:
             return 0.0
-        lo, grown = mask.lo - 1, np.pad(mask.array, 1)
+        lo, grown = mask.lo - 1, zero_padded(mask.array, 1)
         _, outer = mask_shells(grown)
         own = outer & self._over(lo, grown.shape, self.inside)
         return float(own.sum()) / max(int(outer.sum()), 1)
@@ -106,7 +142,7 @@ class Territory:
         the image, so its outer-shell voxels do too."""
         if mask.voxels == 0:
             return float("-inf")
-        lo, grown = mask.lo - 1, np.pad(mask.array, 1)
+        lo, grown = mask.lo - 1, zero_padded(mask.array, 1)
         inner, outer = mask_shells(grown)
         own = outer & self._over(lo, grown.shape, self.inside)
         values = _values_over(image, lo, grown.shape)
@@ -138,20 +174,11 @@ def _to_one_side(coords: np.ndarray, click: np.ndarray, spacing: np.ndarray) -> 
     return float(np.linalg.norm(centroid - click * spacing)) > 0.5 * spread
 
 
-def clicked_territory(image: Volume, seed: tuple[int, int, int],
-                      box: tuple[np.ndarray, np.ndarray],
-                      focus: tuple[np.ndarray, np.ndarray] | None = None) -> Territory | None:
-    """The click's territory against a hotter neighbour within ``box``, or None without one.
-
-    Args:
-        image: SUV volume ``(I, J, K)``.
-        seed: ``(i, j, k)`` voxel of the click.
-        box: ``(lo, hi)`` voxel bounds (the first patch's extent): the neighbour and its hot
-            core are found here.
-        focus: ``(lo, hi)`` bounds of the watershed, within ``box`` (default all of it); the
-            territory is empty outside. The watershed is the costly step (0.12 s on the 0.8 M
-            voxels of a whole-body patch box), and the caller needs it only around its mask.
-    """
+def hotter_neighbours(image: Volume, seed: tuple[int, int, int],
+                      box: tuple[np.ndarray, np.ndarray]) -> HotterNeighbours | None:
+    """Components hotter than ``HOTTER`` times the click's own peak lying to one side of
+    ``seed`` (``(i, j, k)``) within ``box`` (``(lo, hi)``, the first patch's extent), or None
+    when there is none."""
     lo, hi = (np.asarray(b, int) for b in box)
     spacing = np.abs(np.asarray(image.spacing, float))
     values = np.asarray(image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float32)
@@ -175,12 +202,41 @@ def clicked_territory(image: Volume, seed: tuple[int, int, int],
     if not (markers == 2).any():
         return None
     markers[tuple(ball.T)] = np.where(hot[tuple(ball.T)], markers[tuple(ball.T)], 1)
-    window = _window(box, focus)
-    gradient = ndimage.gaussian_gradient_magnitude(values[window], 1.0)
+    return HotterNeighbours(lo, values, markers, own_peak)
+
+
+def clicked_territory(image: Volume, seed: tuple[int, int, int],
+                      box: tuple[np.ndarray, np.ndarray],
+                      focus: tuple[np.ndarray, np.ndarray] | None = None,
+                      neighbours: HotterNeighbours | None = None) -> Territory | None:
+    """The click's territory against a hotter neighbour within ``box``, or None without one.
+
+    Args:
+        image: SUV volume ``(I, J, K)``.
+        seed: ``(i, j, k)`` voxel of the click.
+        box: ``(lo, hi)`` voxel bounds (the first patch's extent): the neighbour and its hot
+            core are found here.
+        focus: ``(lo, hi)`` bounds of the watershed, within ``box`` (default all of it); the
+            territory is empty outside. The watershed is the costly step (0.12 s on the 0.8 M
+            voxels of a whole-body patch box), and the caller needs it only around its mask.
+        neighbours: :func:`hotter_neighbours` of the same click and box, if already found.
+    """
+    if neighbours is None:
+        neighbours = hotter_neighbours(image, seed, box)
+    if neighbours is None:
+        return None
+    window = _window(neighbours.box, focus)
+    inside = np.zeros(neighbours.values.shape, bool)
+    inside[window] = _clicked_basin(neighbours.values[window], neighbours.markers[window])
+    return Territory(neighbours, inside)
+
+
+def _clicked_basin(values: np.ndarray, markers: np.ndarray) -> np.ndarray:
+    """The click's basin (marker 1) of the marker-controlled watershed on the gradient magnitude
+    of ``values (a, b, c)``."""
+    gradient = ndimage.gaussian_gradient_magnitude(values, 1.0)
     scaled = np.rint(gradient / max(float(gradient.max()), 1e-6) * _LEVELS).astype(np.uint16)
-    inside = np.zeros(smooth.shape, bool)
-    inside[window] = ndimage.watershed_ift(scaled, markers[window]) == 1
-    return Territory(lo, inside, markers == 2, own_peak)
+    return ndimage.watershed_ift(scaled, markers) == 1
 
 
 def _window(box: tuple[np.ndarray, np.ndarray],

@@ -23,7 +23,8 @@ import numpy as np
 from seganypet.quantify.delineation import isocontour_family
 from seganypet.volume import Volume
 
-__all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "boundary_step", "isocontour_candidates", "mask_shells"]
+__all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "binary_opening_by_shifts", "boundary_step",
+           "isocontour_candidates", "mask_shells", "zero_padded"]
 
 # Fractions of the local SUVmax, largest first (smallest mask first): 0.41 is the EANM
 # isocontour; 0.3 reaches organ scale on a homogeneous organ; 0.7 a lesion's hot core.
@@ -107,6 +108,15 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
                         float(values[outer].mean()) if outer.any() else 0.0)
 
 
+def zero_padded(array: np.ndarray, width: int | tuple[int, int, int]) -> np.ndarray:
+    """``np.pad(array, width)`` with zeros (``width`` voxels each side, per axis), without
+    np.pad's per-call overhead (~0.1 ms, paid dozens of times per first click)."""
+    widths = np.broadcast_to(np.asarray(width, int), (3,))
+    out = np.zeros(tuple(int(n + 2 * w) for n, w in zip(array.shape, widths)), array.dtype)
+    out[tuple(slice(int(w), int(w + n)) for w, n in zip(widths, array.shape))] = array
+    return out
+
+
 def mask_shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inner and outer one-voxel shells (6-connected) of the bool mask ``inside (a, b, c)``.
 
@@ -116,7 +126,7 @@ def mask_shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Voxels outside the array count as outside the mask, so a mask touching the image border
     keeps an inner shell there (no outer one: the scan does not say what lies beyond).
     """
-    padded = np.pad(inside, 1)
+    padded = zero_padded(inside, 1)
     centre = (slice(1, -1),) * 3
     all_in, any_in = inside.copy(), np.zeros_like(inside)
     for axis in range(3):
@@ -127,6 +137,30 @@ def mask_shells(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             all_in &= neighbour
             any_in |= neighbour
     return inside & ~all_in, any_in & ~inside
+
+
+def binary_opening_by_shifts(inside: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``ndimage.binary_opening(inside, kernel)`` for a small symmetric odd-sized ``kernel``
+    (a :func:`~seganypet.quantify.peak.sphere_kernel`), from shifted views as
+    :func:`mask_shells`: ndimage's generic loop is ~5x slower on the few offsets of a ball of
+    one or two voxels. Outside the array counts as outside the mask, as in ndimage."""
+    half = np.asarray(kernel.shape) // 2
+    offsets = np.argwhere(kernel) - half
+    width = tuple(int(h) for h in half)
+
+    def shifted(array: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        return array[tuple(slice(int(h + o), int(h + o + n))
+                           for h, o, n in zip(half, offset, inside.shape))]
+
+    padded = zero_padded(inside, width)
+    eroded = np.ones(inside.shape, bool)
+    for offset in offsets:
+        eroded &= shifted(padded, offset)
+    padded = zero_padded(eroded, width)
+    opened = np.zeros(inside.shape, bool)
+    for offset in offsets:
+        opened |= shifted(padded, offset)
+    return opened
 
 
 def isocontour_candidates(image: Volume, seed: tuple[int, int, int],
