@@ -215,3 +215,17 @@ def test_served_label_map_is_the_sessions_own(client, model, scan_root, liver_cl
         raw = gzip.decompress(client.get(f"/api/sessions/{sid}/labels").content)
         served = nib.Nifti1Image.from_bytes(raw)
         assert np.array_equal(np.asarray(served.dataobj), direct.label_map.array), route
+
+
+def test_plateau_snap_is_offered_only_when_the_server_was_started_with_it(make_client,
+                                                                          liver_click) -> None:
+    volumes = {}
+    for snap in (False, True):
+        client = make_client(plateau_snap=snap)
+        assert client.get("/api/health").json()["capabilities"]["plateau_snap"] is snap
+        sid = open_scan(client)["id"]
+        answer = client.post(f"/api/sessions/{sid}/points", json={"index": liver_click})
+        assert answer.status_code == 200, answer.text
+        raw = gzip.decompress(client.get(f"/api/sessions/{sid}/labels").content)
+        volumes[snap] = int((np.asarray(nib.Nifti1Image.from_bytes(raw).dataobj) > 0).sum())
+    assert volumes[True] >= volumes[False] > 0  # the snap only ever grows the model's mask

@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-session folders: autosaved labels, uploads, annotation.jsonl "
                         "(default ./seganypet-sessions)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--plateau-snap", action="store_true",
+                        help="sessions with the opt-in plateau snap: an organ click whose first "
+                        "mask stopped inside the organ grows to it (~0.1 s more on such a click)")
     parser.set_defaults(handler=run)
 
 
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(root=args.root, work_dir=args.work_dir, model=args.model,
                           token=args.token, max_sessions=args.max_sessions,
                           max_upload_mb=args.max_upload_mb, idle_seconds=60 * args.idle_minutes,
-                          memory_mb=args.memory_mb, host=args.host, device=args.device)
+                          memory_mb=args.memory_mb, host=args.host, device=args.device,
+                          plateau_snap=args.plateau_snap)
     import uvicorn
 
     from seganypet.server.app import create_app

@@ -105,10 +105,10 @@ def _install_viewer(app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
-def _capabilities(session_type: type) -> dict[str, bool]:
+def _capabilities(session_type: type, config: ServerConfig) -> dict[str, bool]:
     """What the session (and so the viewer) can offer: grow/shrink arrive with a later model."""
     return {"grow_shrink": all(hasattr(session_type, n) for n in ("grow", "shrink")),
-            "dicom_seg": True, "upload": True}
+            "dicom_seg": True, "upload": True, "plateau_snap": config.plateau_snap}
 
 
 def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
@@ -118,7 +118,8 @@ def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
 
     if model is None:
         model = load_model(config.model, device=config.device)
-    manager = SessionManager(config, lambda: Session(model, device=config.device))
+    manager = SessionManager(config, lambda: Session(model, device=config.device,
+                                                     plateau_snap=config.plateau_snap))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -130,7 +131,7 @@ def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
     app.state.manager = manager
     app.state.model = model  # lesion mode runs its own sessions on it
     app.state.model_name = config.model
-    app.state.capabilities = _capabilities(Session)
+    app.state.capabilities = _capabilities(Session, config)
     _install_errors(app)
     _install_guards(app, config)
     app.include_router(build_router())
