@@ -8,10 +8,11 @@ watershed territory (:mod:`seganypet.session.neighbours`). Declared and measured
 docs/results.md (v1-v3, 2026-12-03): v1 cut heterogeneous sarcomas to pockets, v2 missed its
 node target by one mask, v3 (this) met all seven criteria.
 
-Rule 5 (:func:`snap_plateau_to_territory`, opt-in): a model mask that stopped on the plateau inside a
-homogeneous organ beside a hotter neighbour (a liver mask a third of the liver, beside the
-heart and a kidney) gives way to the organ's own opened isocontour inside its territory.
-Declared and measured in docs/results.md (plateau snap v2 and its amendments, 2026-12-03)."""
+Rule 5 (:func:`snap_plateau_to_territory`, opt-in): a model mask that stopped on the plateau
+inside a homogeneous organ beside a hotter neighbour (a liver mask a third of the liver, beside
+the heart and a kidney) gives way to the organ's own opened isocontour inside its territory.
+Declared and measured in docs/results.md (plateau snap v2 and its amendments, 2026-12-03).
+"""
 
 from __future__ import annotations
 
@@ -149,9 +150,10 @@ def snap_plateau_to_territory(volume: Volume, grid: PatchGrid, candidates: Candi
     info = candidates.infos[choice]
     if not on_plateau(info):
         return choice
-    lo = first_patch_box(volume, grid)[0]
-    blocks = block_mean_volume(volume, first_patch_box(volume, grid))
-    block_seed = tuple(int(v) for v in np.minimum((np.asarray(seed) - lo) // 2, np.asarray(blocks.shape) - 1))
+    box = first_patch_box(volume, grid)
+    lo, blocks = box[0], block_mean_volume(volume, box)
+    block_seed = tuple(int(v) for v in np.minimum((np.asarray(seed) - lo) // 2,
+                                                  np.asarray(blocks.shape) - 1))
     territory = clicked_territory(blocks, block_seed, (np.zeros(3, int), np.asarray(blocks.shape)))
     if territory is None:
         return choice
@@ -185,9 +187,9 @@ def clicked_organ(volume: Volume, seed: tuple[int, int, int], territory: Territo
     At an organ's plateau level noisy uptake forms lace: strands that run out along vessels and
     between organs, and holes inside the organ. Each isocontour is opened with a ball of
     ``OPEN_MM`` (about the scanner's resolution: what is thinner is noise, not structure; at
-    least one voxel of ``volume``'s grid) and
-    reduced to the component holding most of ``anchor`` (the model's mask inside the organ;
-    the click voxel itself may fall in a hole) before the pick.
+    least one voxel of ``volume``'s grid) and reduced to the component holding most of
+    ``anchor`` (the model's mask inside the organ; the click voxel itself may fall in a hole)
+    before the pick.
     """
     _, masks = isocontour_family(volume, seed, FRACTIONS, box=territory.box, within=territory.inside)
     # at least one voxel of the grid it runs on (on 2x2x2 blocks a 6 mm ball is a single block)
