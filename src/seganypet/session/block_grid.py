@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seganypet.session.safety_net import BoxMask, zero_padded
+from seganypet.session.safety_net import BoxMask, region_over, zero_padded
 from seganypet.volume import Volume
 
 __all__ = ["block_mean_volume", "blocks_of", "upsampled_mask"]
@@ -61,11 +61,9 @@ def upsampled_mask(mask: BoxMask, lo: np.ndarray, shape: tuple[int, int, int]) -
     for axis in range(3):
         field = _doubled(field, axis)
     first = np.asarray(lo) + FACTOR * (np.asarray(mask.lo) - 1)
-    inside = field >= 0.5
     start = np.maximum(first, 0)
-    stop = np.minimum(first + np.asarray(inside.shape), shape)
-    inside = inside[tuple(slice(int(a - f), int(b - f)) for a, b, f in zip(start, stop, first))]
-    return BoxMask.cropped(inside, start)
+    stop = np.minimum(first + np.asarray(field.shape), shape)
+    return BoxMask.cropped(region_over(field >= 0.5, first, start, tuple(stop - start)), start)
 
 
 def _doubled(field: np.ndarray, axis: int) -> np.ndarray:

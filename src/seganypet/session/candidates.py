@@ -63,7 +63,13 @@ from seganypet.preprocess import PatchGrid, sample_volume
 from seganypet.session.decoding import PROMPT_MASK_LOGIT
 from seganypet.session.quality import mask_quality
 from seganypet.session.ranking import CandidateRanker, RankingContext, candidate_features
-from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step, isocontour_candidates
+from seganypet.session.safety_net import (
+    BoundaryStep,
+    BoxMask,
+    boundary_step,
+    isocontour_candidates,
+    region_over,
+)
 from seganypet.volume import Volume
 
 __all__ = ["FLAT_TOP", "MIN_SUPPORT", "PLATEAU_CONTRAST", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
@@ -340,9 +346,7 @@ def _mask_box_volume(volume: Volume, mask: BoxMask) -> Volume:
     copy (12 ms of a whole-body first click)."""
     lo = np.maximum(mask.lo - 1, 0)
     hi = np.minimum(mask.lo + np.asarray(mask.array.shape) + 1, volume.shape)
-    array = np.zeros(tuple(int(n) for n in hi - lo), np.float32)
-    start = mask.lo - lo
-    array[tuple(slice(int(a), int(a + n)) for a, n in zip(start, mask.array.shape))] = mask.array
+    array = region_over(mask.array, mask.lo, lo, tuple(hi - lo)).astype(np.float32)
     affine = volume.affine.copy()
     affine[:3, 3] = volume.affine[:3, :3] @ lo + volume.affine[:3, 3]
     return Volume(array, affine)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from seganypet.quantify.peak import sphere_kernel
-from seganypet.session.safety_net import BoxMask, mask_shells, zero_padded
+from seganypet.session.safety_net import BoxMask, mask_shells, region_over, zero_padded
 from seganypet.volume import Volume
 
 __all__ = ["HOTTER", "OWN_PEAK_MM", "HotterNeighbours", "Territory", "clicked_territory",
@@ -99,13 +99,7 @@ class Territory:
     def _over(self, lo: np.ndarray, shape: tuple[int, ...], field: np.ndarray) -> np.ndarray:
         """``field`` (the box's ``inside`` or ``core``) over the voxel box ``[lo, lo + shape)``,
         False outside this territory's box."""
-        out = np.zeros(shape, bool)
-        start = np.maximum(lo, self.lo)
-        stop = np.minimum(lo + np.asarray(shape), self.box[1])
-        if np.all(stop > start):
-            out[tuple(slice(int(a - b), int(c - b)) for a, c, b in zip(start, stop, lo))] = \
-                field[tuple(slice(int(a - t), int(c - t)) for a, c, t in zip(start, stop, self.lo))]
-        return out
+        return region_over(field, self.lo, lo, shape)
 
     def clip(self, mask: BoxMask) -> BoxMask:
         """``mask`` restricted to the click's territory (outside the box counts as outside)."""
@@ -152,12 +146,7 @@ class Territory:
 
 def _values_over(image: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """SUV over the voxel box ``[lo, lo + shape)``, 0 outside the image."""
-    out = np.zeros(shape, np.float64)
-    start = np.maximum(lo, 0)
-    stop = np.minimum(lo + np.asarray(shape), image.shape)
-    out[tuple(slice(int(a - b), int(c - b)) for a, c, b in zip(start, stop, lo))] = \
-        image.array[tuple(slice(int(a), int(c)) for a, c in zip(start, stop))]
-    return out
+    return region_over(image.array, np.zeros(3, int), lo, shape).astype(np.float64)
 
 
 def _ball_offsets(image: Volume, radius_mm: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from seganypet.quantify.delineation import isocontour_family
 from seganypet.volume import Volume
 
 __all__ = ["FRACTIONS", "BoundaryStep", "BoxMask", "binary_opening_by_shifts", "boundary_step",
-           "isocontour_candidates", "mask_shells", "zero_padded"]
+           "isocontour_candidates", "mask_shells", "region_over", "zero_padded"]
 
 # Fractions of the local SUVmax, largest first (smallest mask first): 0.41 is the EANM
 # isocontour; 0.3 reaches organ scale on a homogeneous organ; 0.7 a lesion's hot core.
@@ -106,6 +106,19 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
     inner, outer = mask_shells(inside)
     return BoundaryStep(float(values[inner].mean()),
                         float(values[outer].mean()) if outer.any() else 0.0)
+
+
+def region_over(array: np.ndarray, array_lo: np.ndarray | tuple[int, ...], lo: np.ndarray,
+                shape: tuple[int, ...]) -> np.ndarray:
+    """``array`` (its first voxel at ``array_lo``) over the voxel box ``[lo, lo + shape)``,
+    zero (False) where the two boxes do not overlap; same dtype as ``array``."""
+    out = np.zeros(tuple(int(n) for n in shape), array.dtype)
+    start = np.maximum(lo, array_lo)
+    stop = np.minimum(np.asarray(lo) + np.asarray(shape), np.asarray(array_lo) + np.asarray(array.shape))
+    if np.all(stop > start):
+        out[tuple(slice(int(a - b), int(c - b)) for a, c, b in zip(start, stop, lo))] = \
+            array[tuple(slice(int(a - t), int(c - t)) for a, c, t in zip(start, stop, array_lo))]
+    return out
 
 
 def zero_padded(array: np.ndarray, width: int | tuple[int, int, int]) -> np.ndarray:

@@ -42,7 +42,7 @@ from seganypet.session.safety_net import (
     BoxMask,
     binary_opening_by_shifts,
     boundary_step,
-    zero_padded,
+    region_over,
 )
 from seganypet.volume import Volume
 
@@ -200,28 +200,16 @@ def clicked_organ(volume: Volume, seed: tuple[int, int, int], territory: Territo
 
 def _opened_part(mask: BoxMask, ball: np.ndarray, anchor: BoxMask) -> BoxMask | None:
     """``mask`` opened with the structuring element ``ball``, its component holding most of
-    ``anchor`` (None if the opening leaves none of it). Done in the mask's own box padded by the
-    ball's radius: outside it the mask is empty, so the opening equals the whole-patch one."""
-    pad = np.asarray(ball.shape) // 2
-    lo = mask.lo - pad
-    opened = binary_opening_by_shifts(zero_padded(mask.array, tuple(int(p) for p in pad)), ball)
+    ``anchor`` (None if the opening leaves none of it). Done in the mask's own box: an opening
+    never leaves the mask, and outside the box the mask is empty, so it equals the whole-patch
+    one."""
+    opened = binary_opening_by_shifts(mask.array, ball)
     labels = cc3d.connected_components(opened.astype(np.uint8), connectivity=6)
-    placed = BoxMask(anchor.lo - lo, anchor.array)
-    held = np.bincount(_inside_box(labels, placed), minlength=2)[1:]
+    under = region_over(labels, mask.lo, anchor.lo, anchor.array.shape)[anchor.array]
+    held = np.bincount(under, minlength=2)[1:]
     if not held.size or held.max() == 0:
         return None
-    return BoxMask.cropped(labels == int(np.argmax(held)) + 1, lo)
-
-
-def _inside_box(labels: np.ndarray, mask: BoxMask) -> np.ndarray:
-    """Labels under ``mask`` (placed at ``mask.lo`` in ``labels``' box; parts outside ignored)."""
-    start = np.maximum(mask.lo, 0)
-    stop = np.minimum(mask.lo + np.asarray(mask.array.shape), labels.shape)
-    if np.any(stop <= start):
-        return np.zeros(0, labels.dtype)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(start, stop))
-    own = tuple(slice(int(a - o), int(b - o)) for a, b, o in zip(start, stop, mask.lo))
-    return labels[region][mask.array[own]]
+    return BoxMask.cropped(labels == int(np.argmax(held)) + 1, mask.lo)
 
 
 def _flattest_top(volume: Volume, territory: Territory, family: list[BoxMask]) -> BoxMask | None:
