@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--no-safety-net", action="store_true",
                         help="the model's candidates only (no isocontour candidates)")
-    parser.add_argument("--plateau-snap", action="store_true",
-                        help="with the opt-in plateau snap (Session(plateau_snap=True))")
+    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
+                        help="with the plateau snap (default; --no-plateau-snap: rules 1-4 only)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.model)

@@ -31,6 +31,21 @@ def test_index_in_and_centres_in_compose_the_two_affines() -> None:
     assert np.allclose(np.moveaxis(centres, 0, -1), scan.index_of(patch.world_of(idx)))
 
 
+def test_axis_lines_are_index_in_bit_for_bit_on_world_axes_and_none_when_oblique() -> None:
+    scan = Grid(np.array([[0.0, -2.0, 0.0, 50.0], [0.0, 0.0, 3.0, -7.0], [-2.5, 0.0, 0.0, 1.0],
+                          [0.0, 0.0, 0.0, 1.0]]), (20, 30, 25))  # permuted, flipped
+    patch = PatchGrid(np.diag([1.7, 1.7, 1.7, 1.0]), 8).coarsened(4)
+    lo, hi = np.array([2, 5, 3]), np.array([11, 17, 9])
+    lines = scan.axis_lines_in(patch, lo, hi)
+    assert lines is not None and sorted(axis for axis, _ in lines) == [0, 1, 2]
+    voxels = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi)], indexing="ij"), -1)
+    exact = scan.index_in(patch, voxels.reshape(-1, 3)).reshape(voxels.shape)
+    for d, (axis, values) in enumerate(lines):
+        line = np.moveaxis(exact[..., axis], d, 0).reshape(len(values), -1)
+        assert (line == values[:, None]).all()  # equal, not close: rounding decides cells
+    assert Grid(OBLIQUE, (5, 6, 7)).axis_lines_in(patch, np.zeros(3), np.ones(3)) is None
+
+
 def test_contains_includes_voxel_edges_and_sub_box_keeps_world_positions() -> None:
     grid = Grid(np.eye(4), (4, 4, 4))
     assert grid.contains_index(np.array([[-0.5, 0, 0], [3.5, 3.5, 3.5]])).all()

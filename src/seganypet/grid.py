@@ -65,6 +65,29 @@ class Grid:
         """Indices ``(..., 3)`` of this grid -> fractional indices ``(..., 3)`` on ``other``."""
         return other.index_of(self.world_of(index))
 
+    def axis_lines_in(self, other: Grid, lo: np.ndarray, hi: np.ndarray
+                      ) -> list[tuple[int, np.ndarray]] | None:
+        """Fractional ``other`` indices of the voxel box ``[lo, hi)``, one line per axis, when
+        both grids' axes are world axes (a scaled permutation: nearly every scan and every
+        patch), else None.
+
+        Returns ``[(r, values (hi[d] - lo[d],)) for d in 0, 1, 2]``: voxel ``(i, j, k)`` of the
+        box lies at ``other`` index ``values_d[. - lo[d]]`` along ``other``'s axis ``r_d``. The
+        values are :meth:`index_in`'s, bit for bit (the other axes add exact zeros), for a
+        box of ``N^3`` voxels at the cost of ``3 N``.
+        """
+        forward, inverse = self.affine[:3, :3], np.linalg.inv(other.affine[:3, :3])
+        if not (_permutation_like(forward) and _permutation_like(inverse)):
+            return None
+        lo, hi = np.asarray(lo, int), np.asarray(hi, int)
+        lines = []
+        for d in range(3):
+            points = np.tile(lo.astype(np.float64), (int(hi[d] - lo[d]), 1))
+            points[:, d] = np.arange(lo[d], hi[d])
+            axis = int(np.flatnonzero(inverse @ forward[:, d])[0])
+            lines.append((axis, self.index_in(other, points)[:, axis]))
+        return lines
+
     def centres_in(self, other: Grid) -> np.ndarray:
         """Fractional ``other`` indices of every voxel centre of this grid, ``(3, I, J, K)``.
 
@@ -108,3 +131,9 @@ class Grid:
         lo = np.clip(np.floor(idx.min(0)).astype(int), 0, other.shape)
         hi = np.clip(np.ceil(idx.max(0)).astype(int) + 1, 0, other.shape)
         return lo, hi
+
+
+def _permutation_like(matrix: np.ndarray) -> bool:
+    """Whether ``matrix (3, 3)`` has exactly one nonzero entry in each row and column."""
+    nonzero = matrix != 0
+    return bool((nonzero.sum(axis=0) == 1).all() and (nonzero.sum(axis=1) == 1).all())

@@ -1,5 +1,5 @@
-"""``seganypet segment --plateau-snap``: the opt-in plateau snap from the command line, on the
-real STS_001 scan's mid-liver click (issue 15)."""
+"""``seganypet segment [--no-plateau-snap]``: the plateau snap (on by default) from the command
+line, on the real STS_001 scan's mid-liver click (issue 15)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from seganypet.cli import main
 
 
-@pytest.mark.parametrize(("flags", "litres"), [([], (0.2, 0.8)), (["--plateau-snap"], (1.2, 2.5))])
+@pytest.mark.parametrize(("flags", "litres"), [([], (1.2, 2.5)), (["--no-plateau-snap"], (0.2, 0.8))])
 def test_mid_liver_click_from_the_command_line(sts001_dir: Path, tmp_path: Path, flags, litres) -> None:
     pet = sts001_dir / "derived_nifti" / "STS_001_PET_SUVbw.nii.gz"
     if not pet.is_file():

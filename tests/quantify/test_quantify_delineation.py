@@ -110,3 +110,34 @@ def test_bad_seed_or_fraction(make_volume):
         isocontour_from_seed(image, (1, 1, 1), fraction=1.5)
     with pytest.raises(InputError, match="uptake"):
         isocontour_from_seed(make_volume(np.zeros((5, 5, 5)), (1.0, 1.0, 1.0)), (1, 1, 1))
+
+
+@pytest.mark.parametrize("within_share", [None, 0.9])
+def test_isocontour_family_equals_each_fraction_filled_and_labelled_on_its_own(within_share):
+    """The family is computed nested (each mask in the box of the next larger one); it must
+    equal, voxel for voxel, each fraction's isocontour over the whole box: ndimage's hole
+    filling (6-connected background), then the seed's 18-connected component."""
+    from scipy import ndimage
+
+    from seganypet.quantify.delineation import isocontour_family
+    from seganypet.volume import Volume
+
+    rng = np.random.default_rng(11)
+    structure = ndimage.generate_binary_structure(3, 2)
+    fractions = (0.8, 0.7, 0.6, 0.5, 0.41, 0.3)
+    compared = 0
+    for trial in range(12):  # lacy uptake: smoothed noise gives holes, strands, islands
+        shape = tuple(int(n) for n in rng.integers(14, 30, 3))
+        values = ndimage.gaussian_filter(rng.random(shape), rng.uniform(0.7, 1.5)).astype(np.float32)
+        image = Volume(values, np.diag([2.0, 2.0, 2.0, 1.0]))
+        seed = tuple(int(n) // 2 for n in shape)
+        within = None if within_share is None else rng.random(shape) < within_share
+        suv_max, masks = isocontour_family(image, seed, fractions, within=within)
+        counted = values if within is None else np.where(within, values, 0.0)
+        for fraction, mask in zip(fractions, masks):
+            filled = ndimage.binary_fill_holes(counted >= fraction * suv_max)
+            labels, _ = ndimage.label(filled, structure)
+            expected = labels == labels[seed] if filled[seed] else np.zeros(shape, bool)
+            assert np.array_equal(mask, expected), (trial, fraction)
+            compared += int(expected.any())
+    assert compared > 30  # most masks are not empty

@@ -217,8 +217,9 @@ def test_served_label_map_is_the_sessions_own(client, model, scan_root, liver_cl
         assert np.array_equal(np.asarray(served.dataobj), direct.label_map.array), route
 
 
-def test_plateau_snap_is_offered_only_when_the_server_was_started_with_it(make_client,
-                                                                          liver_click) -> None:
+def test_plateau_snap_is_on_unless_the_server_was_started_without_it(make_client,
+                                                                      liver_click) -> None:
+    assert make_client().get("/api/health").json()["capabilities"]["plateau_snap"] is True
     volumes = {}
     for snap in (False, True):
         client = make_client(plateau_snap=snap)

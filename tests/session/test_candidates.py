@@ -12,7 +12,7 @@ from seganypet.errors import InputError
 from seganypet.model import build_model
 from seganypet.quantify.delineation import isocontour_family
 from seganypet.session import Session
-from seganypet.session.candidates import CandidateInfo, CandidateSet, choose_shown
+from seganypet.session.candidates import SUPPORT_LOGIT, CandidateInfo, CandidateSet, choose_shown
 from seganypet.session.safety_net import BoundaryStep, BoxMask, boundary_step
 
 from .conftest import layered_scene
@@ -231,3 +231,37 @@ def test_an_isocontour_prompt_is_sampled_from_its_own_box() -> None:
         whole = sample_volume(image.with_array(mask.astype(np.float32)), grid)
         np.testing.assert_allclose(sample_volume(_mask_box_volume(image, box), grid), whole, atol=1e-6)
         assert whole.max() > 0.5
+
+
+@pytest.mark.parametrize("kind", ["permuted", "oblique"])
+def test_model_support_equals_the_per_voxel_mapping_on_any_axes(kind: str) -> None:
+    """The axis-aligned fast path (three index lines) and the general one (every voxel mapped)
+    give the share a per-voxel nearest-cell lookup gives, voxel for voxel."""
+    from seganypet.preprocess import patch_grid_around
+    from seganypet.session.candidates import model_supports
+    from seganypet.volume import Volume
+
+    rng = np.random.default_rng(5)
+    if kind == "permuted":  # LPS-like: flipped and permuted axes, anisotropic voxels
+        linear = np.array([[0.0, -3.0, 0.0], [2.5, 0.0, 0.0], [0.0, 0.0, -2.0]])
+    else:
+        angle = 0.3
+        linear = np.array([[np.cos(angle), -np.sin(angle), 0.0],
+                           [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]]) * 2.5
+    affine = np.eye(4)
+    affine[:3, :3], affine[:3, 3] = linear, (40.0, -20.0, 7.0)
+    image = Volume(rng.random((36, 30, 28)).astype(np.float32), affine)
+    assert (image.grid.axis_lines_in(image.grid, np.zeros(3), np.ones(3)) is None) == (kind == "oblique")
+    grid = patch_grid_around(image, np.array([18.0, 15.0, 14.0]), 16, 4.0)
+    strongest = rng.normal(-2.0, 1.0, size=(8, 8, 8)).astype(np.float32)
+    masks = [BoxMask.cropped(rng.random(image.shape) > q) for q in (0.3, 0.7)]
+    shares = model_supports(image, grid, strongest, masks)
+    low = grid.coarsened(8)
+    for mask, share in zip(masks, shares):
+        voxels = np.argwhere(mask.full(image.shape))
+        cells = np.rint(image.grid.index_in(low, voxels)).astype(int)
+        inside = np.all((cells >= 0) & (cells < 8), axis=1)
+        hits = np.zeros(len(voxels), bool)
+        hits[inside] = strongest[tuple(cells[inside].T)] > SUPPORT_LOGIT
+        assert share == hits.mean()
+        assert 0.05 < share < 0.95

@@ -38,23 +38,25 @@ def sts001_pet(sts001_dir: Path):
     return read_pet(path)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "measured 2026-12-03 with the shipped default session: 0.35 L, the model's own candidate "
-    "(its surface on the liver's plateau). The opt-in plateau snap gives 1.44 L (next test) but "
-    "adds ~0.1 s to such a first click, over the latency budget, so it is not the default "
-    "(docs/results.md, plateau snap v2)"))
 def test_mid_liver_click_gives_a_liver_sized_mask(default_model, sts001_pet) -> None:
-    _assert_liver_sized(Session(default_model), sts001_pet)
-
-
-def test_mid_liver_click_with_the_plateau_snap(default_model, sts001_pet) -> None:
-    """Issue 15: the model's own mask is 0.35 L; the plateau snap shows the liver's opened
-    isocontour inside the click's territory against the heart and the kidney (1.44 L)."""
-    session = Session(default_model, plateau_snap=True)
+    """Issue 15: the model's own mask is 0.35 L; the plateau snap (on by default) shows the
+    liver's opened isocontour inside the click's territory against the heart and the kidney
+    (1.44 L)."""
+    session = Session(default_model)
     _assert_liver_sized(session, sts001_pet)
     assert session.candidates[session.candidate].source == "territory"
     session.shrink()  # the model's mask it replaced stays a candidate
     assert session.mask.array.sum() * sts001_pet.voxel_volume_ml < 1000.0
+
+
+def test_mid_liver_click_without_the_plateau_snap_is_the_models_mask(default_model,
+                                                                      sts001_pet) -> None:
+    """``plateau_snap=False`` keeps rules 1-4: the model's own candidate, a third of the liver."""
+    session = Session(default_model, plateau_snap=False)
+    session.set_image(sts001_pet)
+    litres = (session.add_point(LIVER_CLICK).array > 0).sum() * sts001_pet.voxel_volume_ml / 1000
+    assert 0.2 <= litres <= 0.8, f"{litres:.2f} L"
+    assert session.candidates[session.candidate].source == "model"
 
 
 def _assert_liver_sized(session: Session, sts001_pet) -> None:

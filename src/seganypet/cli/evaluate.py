@@ -68,14 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance-mm", type=float, default=1.0,
                         help="NSD tolerance in mm (default 1, as the paper)")
     parser.add_argument("--hd95", action="store_true", help="also compute HD95 (slower)")
-    parser.add_argument("--plateau-snap", action="store_true",
-                        help="sessions with the opt-in plateau snap (Session(plateau_snap=True))")
+    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
+                        help="sessions with the plateau snap (default on; Session(plateau_snap=...))")
     add_device_argument(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     parser.set_defaults(handler=run)
 
 
-def _model_factory(name_or_path: str, device: str, plateau_snap: bool = False
+def _model_factory(name_or_path: str, device: str, plateau_snap: bool = True
                    ) -> Callable[[], Segmenter]:
     """Load the model once; every (case, target) gets a fresh Session on it."""
     # Imported here: the model stack is heavy and baselines must work without it.

@@ -67,10 +67,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="show the first-click candidate N steps smaller (by volume)")
     parser.add_argument("--max-tiles", type=positive_int, default=32,
                         help="limit of patches per object for large targets (default 32)")
-    parser.add_argument("--plateau-snap", action="store_true",
+    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
                         help="organ clicks: a first mask that stopped inside a homogeneous organ "
-                        "beside a hotter neighbour grows to the organ's own isocontour (opt-in; "
-                        "~0.1 s more on such a click)")
+                        "beside a hotter neighbour grows to the organ's own isocontour (default "
+                        "on; --no-plateau-snap: the model's mask)")
     parser.add_argument("--no-preview", action="store_true", help="do not write the PNG preview")
     add_scan_arguments(parser)
     parser.set_defaults(handler=run, clicks=[])

@@ -39,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-session folders: autosaved labels, uploads, annotation.jsonl "
                         "(default ./seganypet-sessions)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--plateau-snap", action="store_true",
-                        help="sessions with the opt-in plateau snap: an organ click whose first "
-                        "mask stopped inside the organ grows to it (~0.1 s more on such a click)")
+    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
+                        help="sessions with the plateau snap: an organ click whose first mask "
+                        "stopped inside the organ grows to it (default on)")
     parser.set_defaults(handler=run)
 
 

@@ -141,6 +141,35 @@ def _fill_holes(binary: np.ndarray) -> np.ndarray:
     return ~reaches_border[background]
 
 
+def _nested_components(window: np.ndarray, local: tuple[int, int, int], suv_max: float,
+                       fractions: tuple[float, ...], connectivity: int,
+                       masks: list[np.ndarray]) -> None:
+    """Fill ``masks[n]`` (bool, ``window``'s shape) with the hole-filled component of
+    ``window >= fractions[n] * suv_max`` holding ``local``.
+
+    Lowest fraction first, each in the box of the previous (larger) mask, one voxel wider:
+    the family is nested (filling holes and taking a component are both monotone), and within
+    that box the result is exactly the whole-window one. Every hole the smaller mask fills lies
+    inside the larger mask, so it is a hole of the box too; a pocket that is closed only in
+    the box is not one the whole window fills, so a larger mask never comes out of it, and
+    the seed's component is the same. On a whole-body first patch (0.8 M voxels) this runs
+    the hole filling once on the whole window instead of once per fraction.
+    """
+    lo, hi = np.zeros(3, int), np.asarray(window.shape)
+    for n in sorted(range(len(fractions)), key=lambda i: fractions[i]):
+        crop = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+        seed = tuple(int(s - a) for s, a in zip(local, lo))
+        filled = _fill_holes(window[crop] >= fractions[n] * suv_max)
+        if not filled[seed]:
+            return  # every higher fraction's mask lies inside this one's: empty too
+        region = _component_containing(filled, seed, connectivity)
+        masks[n][crop] = region
+        where = [np.flatnonzero(region.any(axis=tuple(a for a in range(3) if a != d)))
+                 for d in range(3)]
+        lo, hi = (np.maximum(lo + [w[0] - 1 for w in where], 0),
+                  np.minimum(lo + [w[-1] + 2 for w in where], window.shape))
+
+
 def isocontour_family(
     image: Volume,
     seed: tuple[int, int, int] | np.ndarray,
@@ -183,14 +212,9 @@ def isocontour_family(
     else:  # outside ``within`` counts as no uptake, for the reference and the masks
         window = np.where(within, window, 0.0)
         suv_max = float(window[_neighbourhood_max(window, image, local, search_radius_mm)])
-    masks = []
-    for fraction in fractions:
-        region = np.zeros(window.shape, bool)
-        if suv_max > 0:
-            filled = _fill_holes(window >= fraction * suv_max)
-            if filled[local]:
-                region = _component_containing(filled, local, connectivity)
-        masks.append(region)
+    masks = [np.zeros(window.shape, bool) for _ in fractions]
+    if suv_max > 0:
+        _nested_components(window, local, suv_max, fractions, connectivity, masks)
     return suv_max, masks
 
 

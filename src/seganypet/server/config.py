@@ -36,9 +36,8 @@ class ServerConfig:
         memory_mb: estimated memory of all sessions at most; LRU sessions are evicted above.
         host: the address the server binds (used for the loopback rule).
         device: torch device of the model.
-        plateau_snap: sessions with the opt-in plateau snap (``Session(plateau_snap=True)``:
-            organ clicks whose first mask stopped inside the organ grow to it; ~0.1 s more on
-            such a click).
+        plateau_snap: sessions with the plateau snap (``Session(plateau_snap=...)``: organ
+            clicks whose first mask stopped inside the organ grow to it); False turns it off.
     """
 
     root: Path
@@ -51,7 +50,7 @@ class ServerConfig:
     memory_mb: float = 4096.0
     host: str = "127.0.0.1"
     device: str = "cpu"
-    plateau_snap: bool = False
+    plateau_snap: bool = True
 
     def __post_init__(self) -> None:
         root = Path(self.root).expanduser()

@@ -33,13 +33,13 @@ the final numbers were measured. ``step`` is the boundary step of
    click beside a hotter neighbour (a node beside the bladder or the heart), a shown mask that
    has swallowed the neighbour gives way to the clicked structure's own isocontour inside its
    watershed territory (:mod:`seganypet.session.neighbours`).
-5. **Plateau snap** (opt-in, ``Session(plateau_snap=True)``; declared 2026-12-03, v2 and its
-   amendments): a model choice whose surface lies on its object's plateau (:func:`on_plateau`:
-   a liver mask a third of the liver) snaps out in rule 2 without its Dice condition, and
-   beside a hotter neighbour to the organ's own opened isocontour inside the click's territory
-   (:func:`seganypet.session.territory_rule.snap_plateau_to_territory`). It met every accuracy
-   criterion but adds ~0.1 s to an organ's first click, over the budget, so it is not on by
-   default.
+5. **Plateau snap** (``Session(plateau_snap=True)``, the default; declared 2026-12-03, v2 and
+   its amendments): a model choice whose surface lies on its object's plateau
+   (:func:`on_plateau`: a liver mask a third of the liver) snaps out in rule 2 without its Dice
+   condition, and beside a hotter neighbour to the organ's own opened isocontour inside the
+   click's territory (:func:`seganypet.session.territory_rule.snap_plateau_to_territory`). It
+   met every accuracy criterion; its ~0.07 s are paid for by exact speed-ups of the rest of the
+   first click (docs/results.md, 15:31 UTC).
 
 Both pools hold only isocontours the model **supports** (amendment of 16:30 UTC): at least
 ``MIN_SUPPORT`` (half) of the isocontour's voxels lie where some model candidate's logit
@@ -223,16 +223,34 @@ def model_supports(volume: Volume, grid: PatchGrid, strongest: np.ndarray,
     hi = np.max([m.lo + np.asarray(m.array.shape) for m in filled], axis=0)
     shape = tuple(int(v) for v in hi - lo)
     placed = [BoxMask(m.lo - lo, m.array).full(shape).astype(bool) for m in filled]
-    union = np.logical_or.reduce(placed)
-    voxels = np.argwhere(union)
-    low = grid.coarsened(strongest.shape[0])
-    index = np.rint(volume.grid.index_in(low, voxels + lo)).astype(int)
-    inside = np.all((index >= 0) & (index < strongest.shape[0]), axis=1)
-    supported = np.zeros(shape, bool)
-    hits = voxels[inside][strongest[tuple(index[inside].T)] > SUPPORT_LOGIT]
-    supported[tuple(hits.T)] = True
+    supported = _supported_voxels(volume, grid.coarsened(strongest.shape[0]), strongest, lo,
+                                  placed)
     shares = iter(float((p & supported).sum()) / p.sum() for p in placed)
     return [next(shares) if m.voxels else 0.0 for m in masks]
+
+
+def _supported_voxels(volume: Volume, low: PatchGrid, strongest: np.ndarray, lo: np.ndarray,
+                      placed: list[np.ndarray]) -> np.ndarray:
+    """Bool over the box at ``lo`` of ``placed``'s shape: the voxel's nearest low-res voxel of
+    ``low`` (inside it) has ``strongest`` logit over ``SUPPORT_LOGIT``. Exact on the voxels of
+    ``placed``'s union (elsewhere possibly True too, which no share counts)."""
+    shape, size = placed[0].shape, strongest.shape[0]
+    lines = volume.grid.axis_lines_in(low, lo, lo + np.asarray(shape))
+    if lines is not None:  # axis-aligned: gather per axis instead of per voxel (3 N, not N^3)
+        index = [np.rint(values).astype(int) for _, values in lines]
+        inside = [(i >= 0) & (i < size) for i in index]
+        logits = strongest.transpose([axis for axis, _ in lines])
+        gathered = logits[np.ix_(*(np.clip(i, 0, size - 1) for i in index))]
+        along_i, along_j, along_k = inside
+        return ((gathered > SUPPORT_LOGIT) & along_i[:, None, None] & along_j[None, :, None]
+                & along_k[None, None, :])
+    voxels = np.argwhere(np.logical_or.reduce(placed))
+    index = np.rint(volume.grid.index_in(low, voxels + lo)).astype(int)
+    keep = np.all((index >= 0) & (index < size), axis=1)
+    supported = np.zeros(shape, bool)
+    hits = voxels[keep][strongest[tuple(index[keep].T)] > SUPPORT_LOGIT]
+    supported[tuple(hits.T)] = True
+    return supported
 
 
 def on_plateau(info: CandidateInfo) -> bool:

@@ -139,14 +139,9 @@ class Territory:
         lo, grown = mask.lo - 1, zero_padded(mask.array, 1)
         inner, outer = mask_shells(grown)
         own = outer & self._over(lo, grown.shape, self.inside)
-        values = _values_over(image, lo, grown.shape)
-        outside = float(values[own].mean()) if own.any() else 0.0
-        return float(values[inner].mean()) - outside
-
-
-def _values_over(image: Volume, lo: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """SUV over the voxel box ``[lo, lo + shape)``, 0 outside the image."""
-    return region_over(image.array, np.zeros(3, int), lo, shape).astype(np.float64)
+        values = region_over(image.array, np.zeros(3, int), lo, grown.shape)  # 0 off the image
+        outside = float(values[own].astype(np.float64).mean()) if own.any() else 0.0
+        return float(values[inner].astype(np.float64).mean()) - outside
 
 
 def _ball_offsets(image: Volume, radius_mm: float) -> np.ndarray:

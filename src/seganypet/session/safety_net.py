@@ -98,14 +98,11 @@ def boundary_step(image: Volume, mask: BoxMask) -> BoundaryStep:
     shape = np.asarray(image.shape)
     lo = np.maximum(mask.lo - 1, 0)
     hi = np.minimum(mask.lo + np.asarray(mask.array.shape) + 1, shape)
-    values = np.asarray(image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], np.float64)
-    inside = np.zeros(values.shape, bool)
-    start = mask.lo - lo
-    stop = start + np.asarray(mask.array.shape)
-    inside[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]] = mask.array
+    values = image.array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]  # a view: only shells convert
+    inside = region_over(mask.array, mask.lo, lo, values.shape)
     inner, outer = mask_shells(inside)
-    return BoundaryStep(float(values[inner].mean()),
-                        float(values[outer].mean()) if outer.any() else 0.0)
+    return BoundaryStep(float(values[inner].astype(np.float64).mean()),
+                        float(values[outer].astype(np.float64).mean()) if outer.any() else 0.0)
 
 
 def region_over(array: np.ndarray, array_lo: np.ndarray | tuple[int, ...], lo: np.ndarray,

@@ -81,11 +81,11 @@ class Session:
             show one of them where its edge is clearly sharper; on a point click beside a
             hotter neighbour, show the clicked structure's own isocontour instead of a mask
             that swallowed the neighbour (:mod:`seganypet.session.candidates`, rules 1-4).
-        plateau_snap: with the safety net, rule 5 (opt-in): a model mask that stopped on the
-            plateau inside a homogeneous organ beside a hotter neighbour (the liver beside the
-            heart and a kidney) gives way to the organ's own isocontour inside its territory.
-            Phantom livers 0.38-0.46 -> 0.85 at one click, lesions unchanged; ~0.1 s more on
-            such a first click (:mod:`seganypet.session.territory_rule`).
+        plateau_snap: with the safety net, rule 5: a model mask that stopped on the plateau
+            inside a homogeneous organ beside a hotter neighbour (the liver beside the heart
+            and a kidney) gives way to the organ's own isocontour inside its territory.
+            Phantom livers 0.38-0.46 -> 0.85 at one click, lesions unchanged; ~0.07 s more on
+            such a first click (:mod:`seganypet.session.territory_rule`). False: rules 1-4 only.
         ranker: which first-click candidate is shown, with its score: ``"auto"`` = the
             calibrated ranker fitted for the model's weights when one lies beside them
             (``<weights>.ranker.json``; none ships with ``default``), else the boundary-step
@@ -96,7 +96,7 @@ class Session:
     def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", *,
                  multimask: bool | None = None, max_tiles: int = 32,
                  keep_clicked_components: bool = True, precision: str = "auto",
-                 cache_size: int = 32, safety_net: bool = True, plateau_snap: bool = False,
+                 cache_size: int = 32, safety_net: bool = True, plateau_snap: bool = True,
                  ranker: CandidateRanker | str | Path | None = "auto") -> None:
         config = model.config
         if multimask is None:
