@@ -103,6 +103,23 @@ def test_selection_rule_veto_snap_and_flat_top() -> None:
                                    [(0.95, 0.8)]), 0) == 0
 
 
+def test_snap_outward_climbs_a_blurred_edge_as_a_chain_and_stops_at_a_jump() -> None:
+    """Rule 2's same-object test follows the nested family: a core mask (2 ml) climbs to the
+    5.8 ml isocontour whose step is within 5 % of the best, although that one overlaps the
+    model's mask with Dice 0.53 only; a family that jumps (x3 in one step) ends there."""
+    model = [_info(0, "model", 0.9, 2.1), _info(1, "model", 0.0, 125.0)]
+    steps_volumes = [(1.19, 3.2), (1.36, 4.7), (1.33, 5.8), (1.2, 6.9), (0.63, 11.1)]
+    family = [_info(2 + n, "isocontour", step, volume) for n, (step, volume) in enumerate(steps_volumes)]
+    overlap = [(1.0, 2 * 2.1 / (2.1 + v)) for _, v in steps_volumes]  # nested around the model's
+    apart = [(0.0, 0.0)] * len(family)
+    assert choose_shown(CandidateSet(model + family, 2, overlap=[overlap, apart]), 0) == 4
+    jumped = [dataclasses.replace(family[0], volume_ml=3.2), dataclasses.replace(family[1], volume_ml=4.7),
+              dataclasses.replace(family[2], volume_ml=15.0, boundary=BoundaryStep(2.5, 1.0))]
+    overlap = [(1.0, 2 * 2.1 / (2.1 + c.volume_ml)) for c in jumped]
+    chosen = choose_shown(CandidateSet(model + jumped, 2, overlap=[overlap, apart[:3]]), 0)
+    assert chosen == 3  # the 0.6 isocontour: the 15 ml one (a leak, x3.2) is not in the pool
+
+
 def test_model_support_counts_voxels_the_model_does_not_rule_out() -> None:
     from seganypet.preprocess import patch_grid_around
     from seganypet.session.candidates import model_support

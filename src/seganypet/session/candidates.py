@@ -20,8 +20,10 @@ the final numbers were measured. ``step`` is the boundary step of
    missed the object. A factor of two keeps the model wherever the two are comparable, as on
    heterogeneous tumours where any isocontour cuts through the uptake pattern.
 2. **Snap outward**: otherwise the pool is the isocontours that are larger than ``m``, hold
-   at least ``CONTAIN`` (90 %) of it and overlap it (Dice >= ``SAME_OBJECT``, 0.6): the same
-   object, with the model's surface inside it. If the best step of that pool beats the step
+   at least ``CONTAIN`` (90 %) of it and form a chain of the same object, smallest first: the
+   first overlaps ``m`` with Dice >= ``SAME_OBJECT`` (0.6), each next one the previous member
+   (amendment of 2026-12-03 15:52 UTC: the family climbs a blurred edge in steps, a leak is a
+   jump); the model's surface lies inside them. If the best step of that pool beats the step
    of ``m``, the model stopped on the object's plateau, short of its edge; else ``m`` is shown.
    An isocontour smaller than ``m`` never replaces it (rule 1 aside): a tumour's low-uptake
    parts lie inside the expert's contour but outside every isocontour.
@@ -289,16 +291,37 @@ def choose_shown(candidates: CandidateSet, model_choice: int, plateau_snap: bool
     if best > 0 and best >= SWITCH_RATIO * model_step:
         pool = bounded
     else:
-        overlap = candidates.overlap[model_choice]
         plateau = plateau_snap and on_plateau(shown)  # the Dice test keeps a mask inside an organ
-        pool = [c for c in image if c.volume_ml > shown.volume_ml
-                and overlap[c.index - candidates.num_model][0] >= CONTAIN
-                and (plateau or overlap[c.index - candidates.num_model][1] >= SAME_OBJECT)]
+        pool = _snap_outward_pool(candidates, image, model_choice, same_object=not plateau)
         if not pool or max(c.boundary.step for c in pool) <= model_step:
             return model_choice
     top = max(c.boundary.step for c in pool)
     flat = [c for c in pool if c.boundary.step >= (1.0 - FLAT_TOP) * top]
     return max(flat, key=lambda c: c.volume_ml).index
+
+
+def _snap_outward_pool(candidates: CandidateSet, image: list[CandidateInfo], model_choice: int,
+                       same_object: bool = True) -> list[CandidateInfo]:
+    """Rule 2's pool: the isocontours of ``image`` larger than the model's choice that hold
+    ``CONTAIN`` of it, smallest first, as a chain of the same object (``same_object``): the
+    first overlaps the model's mask with Dice >= ``SAME_OBJECT``, each next one the previous
+    member (the family is nested, so their Dice is ``2 v_small / (v_small + v_large)``); the
+    first that fails ends the pool. A leak into a neighbour is a jump of the family, a blurred
+    edge a climb (docs/results.md, rule 2 as a chain, 2026-12-03 15:52 UTC)."""
+    overlap = candidates.overlap[model_choice]
+    shown = candidates.infos[model_choice]
+    pool: list[CandidateInfo] = []
+    for c in sorted((c for c in image if c.volume_ml > shown.volume_ml), key=lambda c: c.volume_ml):
+        held, with_model = overlap[c.index - candidates.num_model]
+        if held < CONTAIN:
+            continue
+        if same_object:
+            smaller = pool[-1].volume_ml if pool else None
+            dice = with_model if smaller is None else 2.0 * smaller / (smaller + c.volume_ml)
+            if dice < SAME_OBJECT:
+                break
+        pool.append(c)
+    return pool
 
 
 def ranking_features(candidates: CandidateSet) -> np.ndarray | None:
