@@ -30,6 +30,21 @@ def test_one_click_per_nema_sphere_gives_its_volume(default_model, diameter: flo
     assert 0.8 <= ratio <= 1.2, f"{diameter:.0f} mm sphere: {ratio:.2f} of its volume"
 
 
+@pytest.mark.parametrize("contrast", [4.0, 8.0])
+def test_nema_spheres_of_17_mm_and_up_within_15_percent(default_model, contrast: float) -> None:
+    """Issue 15's target on the simulated IEC phantom (real NEMA scans are judged elsewhere):
+    one click per sphere of 17-37 mm at 4:1 and 8:1, volume within 15 %. The 4:1 22 mm sphere
+    needed rule 2's chain (its model mask is the core, x0.37; docs/results.md, 15:52 UTC)."""
+    phantom = nema_phantom(contrast=contrast, psf_fwhm_mm=6.0, noise=0.1)
+    ratios = {}
+    for diameter in (17.0, 22.0, 28.0, 37.0):
+        session = Session(default_model)
+        session.set_image(phantom.image)
+        mask = session.add_point(phantom.centres[diameter]).array > 0
+        ratios[diameter] = round(float(mask.sum() / phantom.spheres[diameter].sum()), 2)
+    assert all(0.85 <= r <= 1.15 for r in ratios.values()), ratios
+
+
 @pytest.fixture(scope="module")
 def sts001_pet(sts001_dir: Path):
     path = sts001_dir / "derived_nifti" / "STS_001_PET_SUVbw.nii.gz"
