@@ -25,7 +25,7 @@ import numpy as np
 
 from seganypet.errors import InputError
 from seganypet.quantify.masks import check_connectivity
-from seganypet.quantify.peak import sphere_kernel
+from seganypet.quantify.peak import padded_box, sphere_kernel
 from seganypet.volume import Volume
 
 __all__ = [
@@ -155,19 +155,19 @@ def _nested_components(window: np.ndarray, local: tuple[int, int, int], suv_max:
     the seed's component is the same. On a whole-body first patch (0.8 M voxels) this runs
     the hole filling once on the whole window instead of once per fraction.
     """
-    lo, hi = np.zeros(3, int), np.asarray(window.shape)
+    crop = tuple(slice(0, n) for n in window.shape)
     for n in sorted(range(len(fractions)), key=lambda i: fractions[i]):
-        crop = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-        seed = tuple(int(s - a) for s, a in zip(local, lo))
+        seed = tuple(int(s - c.start) for s, c in zip(local, crop))
         filled = _fill_holes(window[crop] >= fractions[n] * suv_max)
         if not filled[seed]:
             return  # every higher fraction's mask lies inside this one's: empty too
         region = _component_containing(filled, seed, connectivity)
         masks[n][crop] = region
+        # the region's box from its projections (faster than ndimage.find_objects here)
         where = [np.flatnonzero(region.any(axis=tuple(a for a in range(3) if a != d)))
                  for d in range(3)]
-        lo, hi = (np.maximum(lo + [w[0] - 1 for w in where], 0),
-                  np.minimum(lo + [w[-1] + 2 for w in where], window.shape))
+        box = tuple(slice(c.start + int(w[0]), c.start + int(w[-1]) + 1) for c, w in zip(crop, where))
+        crop = padded_box(box, (1, 1, 1), window.shape)
 
 
 def isocontour_family(
