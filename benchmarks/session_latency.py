@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from seganypet.cli._options import add_session_rule_arguments, session_rules
 from seganypet.clicks import distance_center
 from seganypet.data.organs import ORGAN_IDS
 from seganypet.data.phantom import PhantomConfig, generate_case
@@ -43,8 +44,7 @@ def main() -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     parser.add_argument("--no-safety-net", action="store_true",
                         help="the model's candidates only (no isocontour candidates)")
-    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
-                        help="with the plateau snap (default; --no-plateau-snap: rules 1-4 only)")
+    add_session_rule_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
@@ -56,7 +56,7 @@ def main() -> None:
 
     def new_session() -> Session:
         return Session(model, precision=args.precision, safety_net=not args.no_safety_net,
-                       plateau_snap=args.plateau_snap)
+                       **session_rules(args))
 
     for _ in range(args.repeats):
         session = new_session()

@@ -89,8 +89,9 @@ def patch_grid_around(volume: Volume, index: np.ndarray | tuple[float, float, fl
     return PatchGrid(affine, size)
 
 
-def sample_volume(volume: Volume, grid: PatchGrid, *, nearest: bool = False) -> np.ndarray:
-    """Values of ``volume`` at the grid's voxel centres, ``(S, S, S)`` float32.
+def sample_volume(volume: Volume, grid: Grid, *, nearest: bool = False) -> np.ndarray:
+    """Values of ``volume`` at the grid's voxel centres, ``grid.shape`` float32 (``(S, S, S)``
+    on a patch; any :class:`~seganypet.grid.Grid`, e.g. a box of one, works).
 
     Trilinear for images (``nearest=False``), nearest-neighbour for label maps. Outside the
     scan the value is 0, as upstream's zero padding (``map_coordinates(mode="constant")``:

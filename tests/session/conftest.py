@@ -16,3 +16,17 @@ def layered_scene() -> Volume:
     rng = np.random.default_rng(5)
     image = 1.0 + 3.0 * (dist < 9) + 5.0 * (dist < 4) + 0.05 * rng.random(shape)
     return Volume(image.astype(np.float32), np.diag([4.0, 4.0, 4.0, 1.0]))
+
+
+# A hot sphere: odd shape, so the scene is symmetric about the click.
+SHAPE, CLICK = (49, 45, 53), (24, 22, 26)
+
+
+def ras_scene() -> tuple[Volume, np.ndarray]:
+    """Warm background (SUV 1) with a hot sphere (SUV 8, radius 15 mm) centred on CLICK."""
+    affine = np.diag([4.0, 4.0, 3.0, 1.0])
+    affine[:3, 3] = [-96.0, -88.0, -78.0]
+    vol = Volume(np.zeros(SHAPE, np.float32), affine)
+    idx = np.stack(np.meshgrid(*[np.arange(s) for s in SHAPE], indexing="ij"), -1)
+    sphere = np.linalg.norm(vol.index_to_world(idx) - vol.index_to_world(CLICK), axis=-1) < 15.0
+    return vol.with_array((1.0 + 7.0 * sphere).astype(np.float32)), sphere

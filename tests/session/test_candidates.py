@@ -282,3 +282,22 @@ def test_model_support_equals_the_per_voxel_mapping_on_any_axes(kind: str) -> No
         hits[inside] = strongest[tuple(cells[inside].T)] > SUPPORT_LOGIT
         assert share == hits.mean()
         assert 0.05 < share < 0.95
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_box_mask_cropped_is_the_tight_box_of_the_voxels(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(1, 12, size=3))
+    mask = rng.random(shape) < [0.0, 0.02, 0.3][seed % 3]
+    if seed == 5:
+        mask = np.asfortranarray(mask)  # any memory order
+    lo = rng.integers(0, 5, size=3)
+    box = BoxMask.cropped(mask.astype(np.uint8) if seed == 4 else mask, lo)
+    where = np.argwhere(mask)
+    if not where.size:
+        assert box.array.size == 0 and np.array_equal(box.lo, lo)
+        return
+    start, stop = where.min(axis=0), where.max(axis=0) + 1
+    assert np.array_equal(box.lo, lo + start)
+    assert box.array.dtype == bool
+    assert np.array_equal(box.array, mask[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]])

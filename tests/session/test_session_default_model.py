@@ -14,22 +14,12 @@ from seganypet.evaluation.metrics import dice
 from seganypet.preprocess import sample_volume
 from seganypet.volume import Volume
 
-SHAPE, CLICK = (49, 45, 53), (24, 22, 26)  # odd shape: the scene is symmetric about the click
+from .conftest import CLICK, ras_scene
 
 
 @pytest.fixture(scope="module")
 def default_model():
     return load_model("default")
-
-
-def ras_scene() -> tuple[Volume, np.ndarray]:
-    """Warm background (SUV 1) with a hot sphere (SUV 8, radius 15 mm) centred on CLICK."""
-    affine = np.diag([4.0, 4.0, 3.0, 1.0])
-    affine[:3, 3] = [-96.0, -88.0, -78.0]
-    vol = Volume(np.zeros(SHAPE, np.float32), affine)
-    idx = np.stack(np.meshgrid(*[np.arange(s) for s in SHAPE], indexing="ij"), -1)
-    sphere = np.linalg.norm(vol.index_to_world(idx) - vol.index_to_world(CLICK), axis=-1) < 15.0
-    return vol.with_array((1.0 + 7.0 * sphere).astype(np.float32)), sphere
 
 
 def restored(volume: Volume, perm: tuple[int, int, int], flips: tuple[int, ...]) -> Volume:

@@ -151,3 +151,20 @@ def load_cli_model(name_or_path: str, device: str):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "folder" if Path(name_or_path).is_dir() else "model"
         raise InputError(f"--model {name_or_path}: cannot load this {kind} ({first})") from None
+
+
+def add_session_rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--plateau-snap`` and ``--local-edit`` (both on by default): the session's rules that
+    can be switched off (:class:`seganypet.session.Session`)."""
+    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
+                        help="organ clicks: a first mask that stopped inside a homogeneous organ "
+                        "beside a hotter neighbour grows to the organ's own isocontour (default "
+                        "on; --no-plateau-snap: the model's mask)")
+    parser.add_argument("--local-edit", action=argparse.BooleanOptionalAction, default=True,
+                        help="a corrective click changes the mask only near the click (default "
+                        "on; --no-local-edit: the model's whole new mask)")
+
+
+def session_rules(args: argparse.Namespace) -> dict[str, bool]:
+    """The ``Session`` keyword arguments set by :func:`add_session_rule_arguments`."""
+    return {"plateau_snap": bool(args.plateau_snap), "local_edit": bool(args.local_edit)}

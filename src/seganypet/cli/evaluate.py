@@ -15,9 +15,11 @@ from typing import Any
 from seganypet.cli._options import (
     add_device_argument,
     add_seed_argument,
+    add_session_rule_arguments,
     check_device,
     load_cli_model,
     manifest_inputs,
+    session_rules,
 )
 from seganypet.clicks import STRATEGIES
 from seganypet.errors import InputError
@@ -68,21 +70,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance-mm", type=float, default=1.0,
                         help="NSD tolerance in mm (default 1, as the paper)")
     parser.add_argument("--hd95", action="store_true", help="also compute HD95 (slower)")
-    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
-                        help="sessions with the plateau snap (default on; Session(plateau_snap=...))")
+    add_session_rule_arguments(parser)
     add_device_argument(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     parser.set_defaults(handler=run)
 
 
-def _model_factory(name_or_path: str, device: str, plateau_snap: bool = True
+def _model_factory(name_or_path: str, device: str, rules: dict[str, bool] | None = None
                    ) -> Callable[[], Segmenter]:
     """Load the model once; every (case, target) gets a fresh Session on it."""
     # Imported here: the model stack is heavy and baselines must work without it.
     from seganypet.session import Session
 
     model = load_cli_model(name_or_path, device)
-    return lambda: Session(model, device=device, plateau_snap=plateau_snap)
+    return lambda: Session(model, device=device, **(rules or {}))
 
 
 def _automatic_factory(path: str) -> Callable[[], Segmenter]:
@@ -139,7 +140,7 @@ def _methods(args: argparse.Namespace) -> list[tuple[str, Callable[[], Callable[
     labels = {name: Path(name).name for name in args.model}  # short names in the tables...
     if len(set(labels.values())) < len(labels):  # ...unless two checkpoints share a file name
         labels = {name: name for name in args.model}
-    methods += [(f"model:{label}", partial(_model_factory, name, args.device, args.plateau_snap))
+    methods += [(f"model:{label}", partial(_model_factory, name, args.device, session_rules(args)))
                 for name, label in labels.items()]
     methods += [(f"automatic:{Path(path).name.removesuffix('.safetensors')}",
                  partial(_automatic_factory, path)) for path in dict.fromkeys(args.automatic)]

@@ -7,7 +7,14 @@ import logging
 import time
 from pathlib import Path
 
-from seganypet.cli._options import add_device_argument, check_device, load_cli_model, positive_int
+from seganypet.cli._options import (
+    add_device_argument,
+    add_session_rule_arguments,
+    check_device,
+    load_cli_model,
+    positive_int,
+    session_rules,
+)
 from seganypet.cli._scan_input import add_scan_arguments, read_scan, warn_if_blank
 from seganypet.click import Click
 from seganypet.errors import InputError
@@ -67,10 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="show the first-click candidate N steps smaller (by volume)")
     parser.add_argument("--max-tiles", type=positive_int, default=32,
                         help="limit of patches per object for large targets (default 32)")
-    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
-                        help="organ clicks: a first mask that stopped inside a homogeneous organ "
-                        "beside a hotter neighbour grows to the organ's own isocontour (default "
-                        "on; --no-plateau-snap: the model's mask)")
+    add_session_rule_arguments(parser)
     parser.add_argument("--no-preview", action="store_true", help="do not write the PNG preview")
     add_scan_arguments(parser)
     parser.set_defaults(handler=run, clicks=[])
@@ -123,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
     image = read_scan(args.image, args)
     warn_if_blank(image, args.image)
     model = load_cli_model(args.model, args.device)
-    session = Session(model, device=args.device, max_tiles=args.max_tiles,
-                      plateau_snap=args.plateau_snap)
+    session = Session(model, device=args.device, max_tiles=args.max_tiles, **session_rules(args))
     session.set_image(image)
     start = time.perf_counter()
     drawn = apply_prompts(session, objects, args.candidate, args.grow - args.shrink)

@@ -11,6 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
+from seganypet.cli._options import add_session_rule_arguments, session_rules
+
 __all__ = ["register", "run"]
 
 
@@ -39,9 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="per-session folders: autosaved labels, uploads, annotation.jsonl "
                         "(default ./seganypet-sessions)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--plateau-snap", action=argparse.BooleanOptionalAction, default=True,
-                        help="sessions with the plateau snap: an organ click whose first mask "
-                        "stopped inside the organ grows to it (default on)")
+    add_session_rule_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                           token=args.token, max_sessions=args.max_sessions,
                           max_upload_mb=args.max_upload_mb, idle_seconds=60 * args.idle_minutes,
                           memory_mb=args.memory_mb, host=args.host, device=args.device,
-                          plateau_snap=args.plateau_snap)
+                          **session_rules(args))
     import uvicorn
 
     from seganypet.server.app import create_app

@@ -108,7 +108,8 @@ def _install_viewer(app: FastAPI) -> None:
 def _capabilities(session_type: type, config: ServerConfig) -> dict[str, bool]:
     """What the session (and so the viewer) can offer: grow/shrink arrive with a later model."""
     return {"grow_shrink": all(hasattr(session_type, n) for n in ("grow", "shrink")),
-            "dicom_seg": True, "upload": True, "plateau_snap": config.plateau_snap}
+            "dicom_seg": True, "upload": True, "plateau_snap": config.plateau_snap,
+            "local_edit": config.local_edit}
 
 
 def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
@@ -119,7 +120,8 @@ def create_app(config: ServerConfig, model: Any = None) -> FastAPI:
     if model is None:
         model = load_model(config.model, device=config.device)
     manager = SessionManager(config, lambda: Session(model, device=config.device,
-                                                     plateau_snap=config.plateau_snap))
+                                                     plateau_snap=config.plateau_snap,
+                                                     local_edit=config.local_edit))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -38,6 +38,8 @@ class ServerConfig:
         device: torch device of the model.
         plateau_snap: sessions with the plateau snap (``Session(plateau_snap=...)``: organ
             clicks whose first mask stopped inside the organ grow to it); False turns it off.
+        local_edit: sessions whose corrective clicks change the mask only near the click
+            (``Session(local_edit=...)``); False shows the model's whole new mask.
     """
 
     root: Path
@@ -51,6 +53,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     device: str = "cpu"
     plateau_snap: bool = True
+    local_edit: bool = True
 
     def __post_init__(self) -> None:
         root = Path(self.root).expanduser()

@@ -75,8 +75,8 @@ from seganypet.session.safety_net import (
 from seganypet.volume import Volume
 
 __all__ = ["FLAT_TOP", "MIN_SUPPORT", "PLATEAU_CONTRAST", "SWITCH_RATIO", "CandidateInfo", "CandidateSet",
-           "build_candidate_set", "choose_shown", "first_patch_box", "mask_overlap", "model_support",
-           "on_plateau",
+           "build_candidate_set", "choose_shown", "first_patch_box", "mask_box_volume", "mask_overlap",
+           "model_support", "on_plateau",
            "rank_candidates", "ranking_features", "shown_image_mask", "shown_logits", "step_to"]
 
 SWITCH_RATIO = 2.0
@@ -376,11 +376,11 @@ def shown_logits(volume: Volume, grid: PatchGrid, candidates: CandidateSet | Non
     if image is None:
         return model_logits[index].copy()
     low = grid.coarsened(model_logits.shape[-1])
-    fraction = sample_volume(_mask_box_volume(volume, image), low)
+    fraction = sample_volume(mask_box_volume(volume, image), low)
     return ((2.0 * fraction - 1.0) * PROMPT_MASK_LOGIT).astype(np.float32)
 
 
-def _mask_box_volume(volume: Volume, mask: BoxMask) -> Volume:
+def mask_box_volume(volume: Volume, mask: BoxMask) -> Volume:
     """``mask`` as a float32 volume of its own box, one voxel wider where the image allows:
     sampled like the whole-volume mask (zero outside the box; at the image border the box
     ends where the image does, so centres beyond it read 0 as there), without a whole-volume

@@ -59,12 +59,17 @@ class BoxMask:
     def cropped(mask: np.ndarray, lo: np.ndarray | None = None) -> BoxMask:
         """The tight box of ``mask`` (bool, placed at ``lo`` in the image; default origin)."""
         lo = np.zeros(3, int) if lo is None else np.asarray(lo, int)
-        if not mask.any():
+        # One pass over the whole mask (along its last, contiguous axis), then the last axis's
+        # extent within the box of the first two: ~3x faster than three projections of the
+        # whole mask (it runs on every click, e.g. for the undo snapshot).
+        plane = mask.any(axis=2)
+        if not plane.any():
             return BoxMask(lo.copy(), np.zeros((0, 0, 0), bool))
-        where = [np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d)))
-                 for d in range(3)]
-        start = np.array([w[0] for w in where])
-        stop = np.array([w[-1] + 1 for w in where])
+        rows, cols = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
+        slab = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        depth = np.flatnonzero(slab.any(axis=(0, 1)))
+        start = np.array([rows[0], cols[0], depth[0]])
+        stop = np.array([rows[-1] + 1, cols[-1] + 1, depth[-1] + 1])
         array = mask[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]].astype(bool)
         return BoxMask(lo + start, array)
 

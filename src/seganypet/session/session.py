@@ -46,6 +46,7 @@ from seganypet.session.candidates import (
     step_to,
 )
 from seganypet.session.decoding import TileDecoder
+from seganypet.session.local_edit import edit_near_click, prompt_after_edit
 from seganypet.session.quality import mask_quality
 from seganypet.session.ranking import CandidateRanker, load_ranker, ranker_path_for
 from seganypet.session.safety_net import BoxMask, boundary_step
@@ -86,6 +87,10 @@ class Session:
             and a kidney) gives way to the organ's own isocontour inside its territory.
             Phantom livers 0.38-0.46 -> 0.85 at one click, lesions unchanged; ~0.07 s more on
             such a first click (:mod:`seganypet.session.territory_rule`). False: rules 1-4 only.
+        local_edit: a corrective point click (any click after the object's first) changes the
+            shown mask only near the click, where the model's new mask changed it, within a
+            reach set by the size of the error the click marks; the model's changes elsewhere
+            are dropped (:mod:`seganypet.session.local_edit`). False: the model's new mask.
         ranker: which first-click candidate is shown, with its score: ``"auto"`` = the
             calibrated ranker fitted for the model's weights when one lies beside them
             (``<weights>.ranker.json``; none ships with ``default``), else the boundary-step
@@ -97,6 +102,7 @@ class Session:
                  multimask: bool | None = None, max_tiles: int = 32,
                  keep_clicked_components: bool = True, precision: str = "auto",
                  cache_size: int = 32, safety_net: bool = True, plateau_snap: bool = True,
+                 local_edit: bool = True,
                  ranker: CandidateRanker | str | Path | None = "auto") -> None:
         config = model.config
         if multimask is None:
@@ -106,6 +112,7 @@ class Session:
         self.multimask = bool(multimask)
         self.safety_net = bool(safety_net)
         self.plateau_snap = bool(plateau_snap)
+        self.local_edit = bool(local_edit)
         self.ranker = _resolve_ranker(model, ranker)
         self.max_tiles = int(max_tiles)
         self.keep_clicked_components = keep_clicked_components
@@ -191,8 +198,11 @@ class Session:
             )
         self._push_undo()
         obj = self.current
+        shown_before = obj.mask
         obj.clicks.append(Click(tuple(float(v) for v in idx), bool(positive)))
         self._update(obj, new_click=obj.clicks[-1])
+        if self.local_edit and shown_before is not None and len(obj.clicks) > 1 and not obj.shapes:
+            self._edit_near_click(obj, shown_before, obj.clicks[-1])
         return self.mask
 
     def add_point_world(self, world_mm: tuple[float, float, float] | np.ndarray,
@@ -390,6 +400,30 @@ class Session:
         if key not in obj.tiles:
             obj.tiles[key] = TileState(tile_grid(anchor, key))  # type: ignore[arg-type]
         return key  # type: ignore[return-value]
+
+    def _edit_near_click(self, obj: ObjectState, shown_before: np.ndarray, click: Click) -> None:
+        """Keep a corrective click's effect near the click (:mod:`seganypet.session.local_edit`):
+        the shown mask and the tiles' next mask prompts follow the edit."""
+        volume = self._require_image()
+        edit = edit_near_click(shown_before, obj.mask, click.index, click.positive, volume.spacing)
+        if edit is None:
+            return
+        # Both masks lie inside the edit's box, so everything below works on the box alone.
+        lo, edited = edit.lo, edit.array
+        box = tuple(slice(a, a + n) for a, n in zip(lo, edited.shape))
+        if self.keep_clicked_components:
+            seeds = [tuple(round(float(v)) - int(a) for v, a in zip(c.index, lo))
+                     for c in obj.clicks if c.positive]
+            seeds = [s for s in seeds if all(0 <= s[d] < edited.shape[d] for d in range(3))]
+            edited = keep_components_with_seeds(edited, seeds)  # type: ignore[arg-type]
+        overridden = BoxMask.cropped(edited != (obj.mask[box] > 0), lo)
+        if not overridden.voxels:
+            return
+        shown = BoxMask.cropped(edited, lo)
+        for tile in obj.tiles.values():
+            if tile.logits is not None:
+                tile.logits = prompt_after_edit(volume, tile.grid, tile.logits, shown, overridden)
+        obj.mask = shown.full(volume.shape)
 
     def _update(self, obj: ObjectState, new_click: Click | None) -> None:
         with self._single_thread_blas():
