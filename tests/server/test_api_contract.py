@@ -230,3 +230,9 @@ def test_plateau_snap_is_on_unless_the_server_was_started_without_it(make_client
         raw = gzip.decompress(client.get(f"/api/sessions/{sid}/labels").content)
         volumes[snap] = int((np.asarray(nib.Nifti1Image.from_bytes(raw).dataobj) > 0).sum())
     assert volumes[True] >= volumes[False] > 0  # the snap only ever grows the model's mask
+
+
+def test_local_edit_is_on_unless_the_server_was_started_without_it(make_client) -> None:
+    assert make_client().get("/api/health").json()["capabilities"]["local_edit"] is True
+    client = make_client(local_edit=False)
+    assert client.get("/api/health").json()["capabilities"]["local_edit"] is False

@@ -232,7 +232,7 @@ def test_an_isocontour_prompt_is_sampled_from_its_own_box() -> None:
     """The mask prompt of an image candidate, from its box one voxel wider (clipped to the
     image), equals sampling the whole-volume mask, also where the mask touches the border."""
     from seganypet.preprocess import patch_grid_around, sample_volume
-    from seganypet.session.candidates import _mask_box_volume
+    from seganypet.session.candidates import mask_box_volume
     from seganypet.volume import Volume
 
     affine = np.diag([4.0, 3.0, 2.5, 1.0])
@@ -246,7 +246,7 @@ def test_an_isocontour_prompt_is_sampled_from_its_own_box() -> None:
         box = BoxMask.cropped(mask)
         grid = patch_grid_around(image, np.asarray(lo, float), 32, 3.0).coarsened(16)
         whole = sample_volume(image.with_array(mask.astype(np.float32)), grid)
-        np.testing.assert_allclose(sample_volume(_mask_box_volume(image, box), grid), whole, atol=1e-6)
+        np.testing.assert_allclose(sample_volume(mask_box_volume(image, box), grid), whole, atol=1e-6)
         assert whole.max() > 0.5
 
 
