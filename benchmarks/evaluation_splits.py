@@ -17,8 +17,6 @@ spleen, heart, brain, bladder and the lesions >= 10 mm (``seganypet.evaluation.t
   lesion targets, to score lesion-specialised models (``lesion_finetune``).
 * ``sts001.jsonl`` (split ``external``): the real STS_001 thigh GTV, when ``--shared`` holds
   ``sts001_wholebody_fdg_pet``; the manifest points into ``--shared``, nothing is copied.
-* ``sarcoma_crops.jsonl`` (split ``external``): the 20 real FDG sarcoma crops with their
-  expert GTVs, when ``--shared`` holds ``ibsi_sts_fdg_pet_crops_dev`` (likewise not copied).
 
     python benchmarks/evaluation_splits.py                      # runs/splits, 6 + 6 cases
     python benchmarks/evaluation_splits.py --small --out /tmp/splits --cases 2   # smoke run
@@ -35,7 +33,7 @@ from typing import Any
 
 from seganypet.cli import main as cli
 from seganypet.data.manifest import CaseRecord, read_manifest, write_manifest
-from seganypet.evaluation.targets import evaluation_records, sarcoma_crop_records, sts001_record
+from seganypet.evaluation.targets import evaluation_records, sts001_record
 
 # The shifted scanner of the external split: outside the realistic draws (PSF 4-8 mm, count
 # level log-normal around 1 with sd 0.4, so 0.35 is ~2.6 sd below) yet still clinical-looking.
@@ -55,7 +53,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--external-seed", type=int, default=515151,
                         help="first seed of the external split (case n uses seed + n)")
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2]
-                        / "shared" / "data", help="folder with sts001_wholebody_fdg_pet/ and ibsi_sts_fdg_pet_crops_dev/")
+                        / "shared" / "data", help="folder with sts001_wholebody_fdg_pet/")
     parser.add_argument("--small", action="store_true",
                         help="8 mm phantoms (10 mm for the voxel shift): a quick smoke run")
     return parser.parse_args()
@@ -124,12 +122,6 @@ def build_sts001(out: Path, shared: Path) -> Path | None:
     return None if record is None else write_manifest([record], out / "sts001.jsonl")
 
 
-def build_sarcoma_crops(out: Path, shared: Path) -> Path | None:
-    """The 20 real sarcoma crops with their expert GTVs -> sarcoma_crops.jsonl, or None."""
-    records = sarcoma_crop_records(shared)
-    return write_manifest(records, out / "sarcoma_crops.jsonl") if records else None
-
-
 def write_lesion_manifest(manifest: Path, out: Path) -> Path:
     """The cases of ``manifest`` that have lesion targets, with only those targets kept."""
     records = []
@@ -147,11 +139,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     manifests = {"internal": build_internal(args.out, args.cases, args.internal_seed, args.small),
                  "external": build_external(args.out, args.cases, args.external_seed, args.small),
-                 "sts001": build_sts001(args.out, args.shared),
-                 "sarcoma_crops": build_sarcoma_crops(args.out, args.shared)}
+                 "sts001": build_sts001(args.out, args.shared)}
     for name, path in manifests.items():
         if path is None:
-            print(f"{name}: skipped (not found in {args.shared})")
+            print(f"{name}: skipped ({args.shared / 'sts001_wholebody_fdg_pet'} not found)")
         else:
             targets = sum(len(r.target_ids) for r in read_manifest(path))
             print(f"{name}: {path} ({len(read_manifest(path))} case(s), {targets} target(s))")

@@ -15,7 +15,6 @@ from seganypet.data.organs import ORGAN_IDS
 from seganypet.evaluation.targets import (
     CARD_ORGANS,
     evaluation_record,
-    sarcoma_crop_records,
     select_targets,
     sts001_record,
 )
@@ -129,17 +128,3 @@ def test_sts001_record_points_into_shared_or_is_none(tmp_path: Path) -> None:
     record = sts001_record(tmp_path)
     assert record is not None and record.image.parent == derived and record.split == "external"
     assert record.target_ids == (1,) and record.label_names[1].startswith("lesion")
-
-
-def test_sarcoma_crop_records_point_into_shared_or_are_empty(tmp_path: Path) -> None:
-    assert sarcoma_crop_records(tmp_path) == []
-    for name, complete in (("STS_002", True), ("STS_001", True), ("STS_009", False)):
-        case = tmp_path / "ibsi_sts_fdg_pet_crops_dev" / name
-        case.mkdir(parents=True)
-        (case / "PET_image.nii.gz").touch()
-        if complete:
-            (case / "PET_mask.nii.gz").touch()
-    records = sarcoma_crop_records(tmp_path)
-    assert [r.case_id for r in records] == ["STS_001", "STS_002"]  # sorted, incomplete skipped
-    assert all(r.target_ids == (1,) and r.split == "external" for r in records)
-    assert records[0].label == tmp_path / "ibsi_sts_fdg_pet_crops_dev" / "STS_001" / "PET_mask.nii.gz"

@@ -20,7 +20,6 @@ __all__ = [
     "MIN_LESION_MM",
     "evaluation_record",
     "evaluation_records",
-    "sarcoma_crop_records",
     "select_targets",
     "sts001_record",
 ]
@@ -72,17 +71,3 @@ def sts001_record(shared: Path) -> CaseRecord | None:
     return CaseRecord("STS_001", derived / "STS_001_PET_SUVbw.nii.gz",
                       derived / "STS_001_GTV_Mass_mask.nii.gz", {1: "lesion_sts001_gtv"},
                       cohort="sts", tracer="fdg", split="external", quality="HQ")
-
-
-def sarcoma_crop_records(shared: Path) -> list[CaseRecord]:
-    """The real FDG sarcoma crops of ``shared/ibsi_sts_fdg_pet_crops_dev`` (one folder per crop
-    with ``PET_image.nii.gz`` and the expert GTV ``PET_mask.nii.gz``), each with its GTV as
-    the one target; empty when ``shared`` does not hold them. Nothing is copied."""
-    root = Path(shared) / "ibsi_sts_fdg_pet_crops_dev"
-    if not root.is_dir():
-        return []
-    return [CaseRecord(case.name, case / "PET_image.nii.gz", case / "PET_mask.nii.gz",
-                       {1: "lesion_gtv"}, cohort="sts", tracer="fdg", split="external",
-                       quality="HQ")
-            for case in sorted(root.iterdir())
-            if (case / "PET_image.nii.gz").is_file() and (case / "PET_mask.nii.gz").is_file()]
