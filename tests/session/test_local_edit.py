@@ -21,9 +21,9 @@ SPACING = (2.0, 2.0, 2.0)
 CENTRE = np.array([30, 30, 30])
 
 
-def edit_near_click(shown, decoded, click, positive, spacing):
+def edit_near_click(shown, decoded, click, positive, spacing, anchors=()):
     """The rule's result on the whole grid (uint8), or None."""
-    edit = local_edit.edit_near_click(shown, decoded, click, positive, spacing)
+    edit = local_edit.edit_near_click(shown, decoded, click, positive, spacing, anchors)
     return None if edit is None else edit.full(shown.shape)
 
 
@@ -242,3 +242,17 @@ def test_negative_click_in_the_bulk_applies_the_whole_removal() -> None:
     assert 1 / 4 < BULK_DEPTH
     near_face = edit_near_click(shown, decoded, (27, 30, 40), False, SPACING).astype(bool)
     assert near_face.sum() > 0.8 * shown.sum()
+
+
+@pytest.mark.parametrize("click", [(30, 30, 40), (29, 30, 40), (27, 30, 40)])
+def test_anchors_only_shortcut_the_bulk_test(click) -> None:
+    """Deep anchors (the object's positive clicks) give the same edit as the distance transform
+    of the whole mask, for clicks in the bulk, half-way and at the face."""
+    lesion = ball(7, CENTRE + np.array([0, 0, -20]))  # depth up to 7 voxels: deeper than the organ
+    organ = np.zeros(SHAPE, bool)
+    organ[27:34, 27:34, 18:60] = True
+    shown = organ | lesion
+    decoded = lesion.copy()
+    plain = edit_near_click(shown, decoded, click, False, SPACING)
+    for anchors in ([tuple(CENTRE + np.array([0, 0, -20]))], [(30, 30, 45)], [(0, 0, 0)]):
+        assert np.array_equal(edit_near_click(shown, decoded, click, False, SPACING, anchors), plain)

@@ -405,7 +405,9 @@ class Session:
         """Keep a corrective click's effect near the click (:mod:`seganypet.session.local_edit`):
         the shown mask and the tiles' next mask prompts follow the edit."""
         volume = self._require_image()
-        edit = edit_near_click(shown_before, obj.mask, click.index, click.positive, volume.spacing)
+        anchors = [c.index for c in obj.clicks[:-1] if c.positive]
+        edit = edit_near_click(shown_before, obj.mask, click.index, click.positive, volume.spacing,
+                               anchors)
         if edit is None:
             return
         # Both masks lie inside the edit's box, so everything below works on the box alone.
