@@ -16,7 +16,8 @@ patch goes to the decoder with that patch's previous low-res logits as the mask 
 When the mask reaches a patch border inside the scan, the neighbouring patch (50 % overlap)
 is added, prompted by the overlapping part of the mask, until the object is closed or
 ``max_tiles`` is reached; overlapping logits are merged with Gaussian weights and pasted
-onto the scan's grid by one trilinear interpolation.
+onto the scan's grid by one trilinear interpolation. A corrective click after the first
+changes the shown mask only near the click (:mod:`seganypet.session.local_edit`).
 """
 
 from __future__ import annotations
