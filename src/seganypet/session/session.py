@@ -415,10 +415,7 @@ class Session:
         lo, edited = edit.lo, edit.array
         box = tuple(slice(a, a + n) for a, n in zip(lo, edited.shape))
         if self.keep_clicked_components:
-            seeds = [tuple(round(float(v)) - int(a) for v, a in zip(c.index, lo))
-                     for c in obj.clicks if c.positive]
-            seeds = [s for s in seeds if all(0 <= s[d] < edited.shape[d] for d in range(3))]
-            edited = keep_components_with_seeds(edited, seeds)  # type: ignore[arg-type]
+            edited = _clicked_components(edited, lo, obj)
         overridden = BoxMask.cropped(edited != (obj.mask[box] > 0), lo)
         if not overridden.voxels:
             return
@@ -548,12 +545,18 @@ class Session:
         box, lo, hi = paste_mask(tiles, volume)
         if box.size:
             if self.keep_clicked_components:
-                seeds = [tuple(round(c.index[d]) - int(lo[d]) for d in range(3))
-                         for c in obj.clicks if c.positive]
-                seeds = [s for s in seeds if all(0 <= s[d] < box.shape[d] for d in range(3))]
-                box = keep_components_with_seeds(box > 0, seeds).astype(np.uint8)  # type: ignore[arg-type]
+                box = _clicked_components(box > 0, lo, obj).astype(np.uint8)
             full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = box
         obj.mask = constrain_mask(full, obj, volume, self.keep_clicked_components)
+
+
+def _clicked_components(box: np.ndarray, lo: np.ndarray, obj: ObjectState) -> np.ndarray:
+    """``box`` (bool, a mask's voxel box placed at ``lo``) without the components that hold no
+    positive click of ``obj`` (:func:`~seganypet.postprocess.keep_components_with_seeds`)."""
+    seeds = [tuple(round(float(v)) - int(a) for v, a in zip(c.index, lo))
+             for c in obj.clicks if c.positive]
+    seeds = [s for s in seeds if all(0 <= s[d] < box.shape[d] for d in range(3))]
+    return keep_components_with_seeds(box, seeds)  # type: ignore[arg-type]
 
 
 def _resolve_ranker(model: torch.nn.Module, ranker: CandidateRanker | str | Path | None
