@@ -98,6 +98,14 @@ def test_normalisation() -> None:
     # mean 2, unbiased std 1 over the positive voxels, applied to every voxel.
     assert np.allclose(z.ravel(), [-2.0, -2.0, -1.0, 0.0, 1.0])
     assert np.allclose(normalize_intensity(patch, "log1p_suv").ravel(), np.log1p(patch.ravel()))
+    # Negative SUV (reconstruction noise) counts as 0; the input is never written to, even
+    # read-only; the output is float32 of the same shape.
+    noisy = np.array([[-0.5, 0.0, 7.25]], np.float32)
+    noisy.flags.writeable = False
+    log = normalize_intensity(noisy, "log1p_suv")
+    assert log.dtype == np.float32 and log.shape == (1, 3)
+    assert np.allclose(log, [[0.0, 0.0, np.log1p(7.25)]], rtol=1e-6)
+    assert noisy[0, 0] == -0.5
     assert np.isfinite(normalize_intensity(np.zeros((2, 2, 2)), "zscore_nonzero")).all()
     with pytest.raises(InputError):
         normalize_intensity(patch, "minmax")

@@ -12,6 +12,7 @@ from seganypet.model import PRESETS, ModelConfig, SegAnyPET, build_model
 from seganypet.model.image_encoder import EncoderBlock, ImageEmbedding
 from seganypet.model.mask_decoder import MaskDecoder
 from seganypet.model.prompt_encoder import PromptEncoder
+from seganypet.model.upscaling import UpscaledFeatures
 
 FAST_PRESETS = [name for name in PRESETS if name != "sam-med3d"]
 
@@ -63,7 +64,8 @@ def test_mask_quality_head_scores_candidates_without_bending_the_masks() -> None
     small = torch.full((1, 1, 8, 8, 8), -5.0)
     small[..., 3:5, 3:5, 3:5] = 5.0
     big = torch.full((1, 1, 8, 8, 8), 5.0)
-    scores = head(torch.cat([small, big], 1), features)
+    rows = features.flatten(2).transpose(1, 2)  # with 0 upscaling stages, block order = grid order
+    scores = head(torch.cat([small, big], 1), UpscaledFeatures(rows, None, 8, 0))
     assert scores.shape == (1, 2) and abs(float(scores[0, 0] - scores[0, 1])) > 1e-4
 
 

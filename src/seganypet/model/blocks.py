@@ -27,9 +27,17 @@ class LayerNorm3d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # F.layer_norm on a channels-last view is one fused kernel (and matches the
-        # mean/var formula of the upstream LayerNorm3d to float rounding).
-        y = F.layer_norm(x.movedim(1, -1), (x.shape[1],), self.weight, self.bias, self.eps)
-        return y.movedim(-1, 1)
+        # mean/var formula of the upstream LayerNorm3d to float rounding). Over very few
+        # channels its per-voxel rows are too short to vectorise: the mask prompt's 4-channel
+        # 32^3 map takes 1.85 ms that way and 0.56 ms channels-first (2 cores).
+        if x.shape[1] > 4:
+            y = F.layer_norm(x.movedim(1, -1), (x.shape[1],), self.weight, self.bias, self.eps)
+            return y.movedim(-1, 1)
+        mean = x.mean(1, keepdim=True)
+        centred = x - mean
+        inv_std = torch.rsqrt(centred.square().mean(1, keepdim=True) + self.eps)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        return torch.addcmul(self.bias.view(shape), centred * inv_std, self.weight.view(shape))
 
 
 class MLPBlock(nn.Module):

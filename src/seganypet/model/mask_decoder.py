@@ -8,26 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seganypet.model.blocks import MLP, LayerNorm3d
+from seganypet.model.blocks import MLP
 from seganypet.model.config import ModelConfig
 from seganypet.model.transformer import TwoWayTransformer
+from seganypet.model.upscaling import OutputUpscaling, UpscaledFeatures
 
 __all__ = ["MaskDecoder", "MaskQualityHead"]
-
-
-def _output_upscaling(config: ModelConfig) -> nn.Sequential:
-    """``(B, dim, g, g, g)`` -> ``(B, c_up, L, L, L)``: per stage ConvTranspose3d(k2, s2) then
-    LN3d + GELU, except the last stage which has GELU only (upstream layout: indices 0, 1, 3)."""
-    layers: list[nn.Module] = []
-    in_ch = config.prompt_dim
-    channels = config.upscaled_channels
-    for i, out_ch in enumerate(channels):
-        layers.append(nn.ConvTranspose3d(in_ch, out_ch, kernel_size=2, stride=2))
-        if i < len(channels) - 1:
-            layers.append(LayerNorm3d(out_ch))
-        layers.append(nn.GELU())
-        in_ch = out_ch
-    return nn.Sequential(*layers)
 
 
 class MaskQualityHead(nn.Module):
@@ -45,18 +31,18 @@ class MaskQualityHead(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.mlp = MLP(width, hidden_dim, 1, 3)
 
-    def forward(self, masks: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """``masks (B, M, L, L, L)`` logits, ``features (B, C, L, L, L)`` -> ``(B, M)``."""
+    def forward(self, masks: torch.Tensor, features: UpscaledFeatures) -> torch.Tensor:
+        """``masks (B, M, L, L, L)`` logits and the features they were decoded from (``C``
+        channels on the same grid) -> ``(B, M)``."""
         logits = masks.detach().float()
-        feats = features.detach().float().flatten(2).transpose(1, 2)  # (B, N, C)
+        feats = features.detach().float()
         prob = torch.sigmoid(logits)
         shell = (_neighbourhood_max(prob) - prob).clamp_min(0)
 
-        def weighted_mean(weight: torch.Tensor) -> torch.Tensor:  # (B, M, C)
-            weight = weight.flatten(2)
-            return (weight @ feats) / (weight.sum(-1, keepdim=True) + 1.0)
-
-        inside, ring = weighted_mean(prob), weighted_mean(shell)
+        # Both weightings in one pass over the 64^3 features (each pass reads all of them).
+        weights = torch.cat([prob, shell], dim=1)  # (B, 2M, L, L, L)
+        means = feats.weighted_sum(weights) / (weights.flatten(2).sum(-1, keepdim=True) + 1.0)
+        inside, ring = means.chunk(2, dim=1)  # (B, M, C) each
         flat = logits.flatten(2)
         volume = torch.log1p(prob.flatten(2).sum(-1)) / math.log(flat.shape[-1])
         stability = (flat > 1).sum(-1) / (flat > -1).sum(-1).clamp_min(1)
@@ -78,7 +64,7 @@ class MaskDecoder(nn.Module):
         )
         self.iou_token = nn.Embedding(1, dim)
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, dim)
-        self.output_upscaling = _output_upscaling(config)
+        self.output_upscaling = OutputUpscaling(dim, config.upscaled_channels)
         self.output_hypernetworks_mlps = nn.ModuleList(
             MLP(dim, dim, up_ch, 3) for _ in range(self.num_mask_tokens)
         )
@@ -113,18 +99,18 @@ class MaskDecoder(nn.Module):
         pos = image_pe.expand(b, -1, -1, -1, -1)
         tokens, src_tokens = self.transformer(src, pos, tokens)
         iou_out, mask_out = tokens[:, 0], tokens[:, 1 : 1 + self.num_mask_tokens]
-        g = src.shape[-1]
-        upscaled = self.output_upscaling(src_tokens.transpose(1, 2).reshape(b, -1, g, g, g))
-        if skip is not None:
-            upscaled = upscaled + _match_batch(skip, b)  # HQ-SAM-style high-res detail
+        # The upscaled features stay in block order, with the skip features beside them: both
+        # enter the masks and the quality head only through linear maps (model.upscaling).
+        skip = None if skip is None else _match_batch(skip, b)  # HQ-SAM-style high-res detail
+        upscaled = UpscaledFeatures(self.output_upscaling.rows(src_tokens), skip,
+                                    src.shape[-1], self.output_upscaling.stages)
         # Only the returned tokens' masks are computed (token 0 on a refinement click): the
         # dot product with the 64^3 features is the decoder's widest step.
         tokens = range(1, self.num_mask_tokens) if multimask else range(1)
         hyper = torch.stack(
             [self.output_hypernetworks_mlps[i](mask_out[:, i]) for i in tokens], dim=1
         )  # (B, M, c_up)
-        size = upscaled.shape[-1]
-        masks = (hyper @ upscaled.flatten(2)).reshape(b, -1, size, size, size)
+        masks = upscaled.project(hyper)
         iou = self.iou_prediction_head(iou_out)[:, tokens.start:tokens.stop]  # (B, M)
         if self.mask_quality_head is not None and multimask:
             # Only where a choice is made: a refinement click's single mask needs no score.
